@@ -1,0 +1,120 @@
+package codepipeline
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// kindPipeline is the engine key kind of pipelines: every change to one of
+// a pipeline's executions wakes the pipeline, and its reconcile advances all
+// of them together, since stage locks and superseding relate them.
+const kindPipeline = "codepipeline.pipeline"
+
+// reconcile advances the active executions of one pipeline: it decides from
+// the stored state alone, persists the decision in one transaction and then
+// carries out the effects (start jobs, terminate abandoned ones, reap
+// leftovers of an earlier life).
+func (s *Service) reconcile(ctx context.Context, name string) (time.Time, error) {
+	var c *changes
+	var def *definition
+	err := s.store.Update(ctx, func(tx Tx) error {
+		c = nil
+		p, err := tx.GetPipeline(name)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		execs, err := tx.ListActiveExecutions(name)
+		if err != nil || len(execs) == 0 {
+			return err
+		}
+		def, err = s.definition(p)
+		if err != nil {
+			return err
+		}
+		w := &world{
+			now: s.now(), boot: s.engine.Boot(), newID: newUUID, pipeline: name,
+			def: def, transitions: p.Transitions, execs: execs,
+			stageRuns: map[string]*StageRun{}, runs: map[string][]*ActionRun{},
+		}
+		for _, e := range execs {
+			if !e.Waiting && e.StageName != "" {
+				sr, err := tx.GetStageRun(e.ID, e.StageName)
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					return err
+				}
+				w.stageRuns[e.ID] = sr
+			}
+			runs, err := tx.ListActionRunsForExecution(e.ID)
+			if err != nil {
+				return err
+			}
+			w.runs[e.ID] = runs
+		}
+		c = decide(w)
+		return persist(tx, c)
+	})
+	if err != nil || c == nil {
+		return time.Time{}, err
+	}
+	if !c.empty() {
+		s.changed(name)
+	}
+	for _, ef := range c.effects {
+		s.carryOut(ef, def)
+	}
+	return c.wakeAt, nil
+}
+
+// persist writes a decision: new records are created, changed ones updated
+// with compare-and-set.
+func persist(tx Tx, c *changes) error {
+	created := map[any]bool{}
+	for _, sr := range c.newStageRuns {
+		created[sr] = true
+		if err := tx.CreateStageRun(sr); err != nil {
+			return err
+		}
+	}
+	for _, r := range c.newRuns {
+		created[r] = true
+		if err := tx.CreateActionRun(r); err != nil {
+			return err
+		}
+	}
+	for _, sr := range c.stageRuns {
+		if !created[sr] {
+			if err := tx.UpdateStageRun(sr); err != nil {
+				return err
+			}
+		}
+	}
+	for _, r := range c.runs {
+		if !created[r] {
+			if err := tx.UpdateActionRun(r); err != nil {
+				return err
+			}
+		}
+	}
+	for _, e := range c.execs {
+		if err := tx.UpdateExecution(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// carryOut performs one effect after its decision was committed.
+func (s *Service) carryOut(ef effect, def *definition) {
+	switch ef.kind {
+	case effectStart:
+		s.startJob(ef.run, def)
+	case effectTerminate:
+		s.jobs.terminate(ef.run.ID)
+	case effectReap:
+		s.jobs.reap(ef.run)
+	}
+}

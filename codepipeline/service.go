@@ -1,0 +1,98 @@
+// Package codepipeline is pipewright's AWS CodePipeline: the API operations,
+// the execution state machine and the engine handler that runs pipelines
+// with real source, commands and approval actions.
+package codepipeline
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/pipewright/pipewright/artifacts"
+	"github.com/pipewright/pipewright/engine"
+	"github.com/pipewright/pipewright/runner"
+)
+
+// Config is what the service is built from.
+type Config struct {
+	Store     Store
+	Engine    *engine.Engine
+	Runner    *runner.Runner
+	Artifacts *artifacts.Store
+	GitRoot   string // CodeCommit repositories are git repositories GitRoot/NAME
+	WorkDir   string // workspaces of running actions
+	LogDir    string // logs of job actions
+	Region    string
+	AccountID string
+	StopGrace time.Duration // SIGTERM → SIGKILL delay when jobs are terminated
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+// Service implements the CodePipeline operations and runs executions.
+type Service struct {
+	cfg    Config
+	store  Store
+	engine *engine.Engine
+	log    *slog.Logger
+	jobs   *jobs
+
+	defsMu sync.Mutex
+	defs   map[defKey]*definition
+
+	state stateCache
+}
+
+// New returns the service; Start begins running executions.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{
+		cfg: cfg, store: cfg.Store, engine: cfg.Engine, log: cfg.Log,
+		jobs: &jobs{runner: cfg.Runner, grace: cfg.StopGrace, log: cfg.Log, live: map[string]*liveJob{}},
+		defs: map[defKey]*definition{},
+	}
+	s.state.init()
+	cfg.Engine.Register(kindPipeline, s.reconcile)
+	return s
+}
+
+// Start wakes every pipeline that has active executions, so that work
+// recorded before a restart carries on. Call it after the engine started.
+func (s *Service) Start(ctx context.Context) error {
+	var names []string
+	if err := s.store.View(ctx, func(tx Tx) error {
+		var err error
+		names, err = tx.PipelinesWithActiveExecutions()
+		return err
+	}); err != nil {
+		return err
+	}
+	for _, n := range names {
+		s.engine.Wake(kindPipeline, n)
+	}
+	return nil
+}
+
+// Close terminates the job actions of this life and waits until each has
+// recorded how it ended. Call it before stopping the engine.
+func (s *Service) Close() { s.jobs.closeAll() }
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
+
+// changed is called after every commit that changed a pipeline's state.
+func (s *Service) changed(pipeline string) { s.state.invalidate(pipeline) }
+
+// wake asks the engine to reconcile a pipeline after a change.
+func (s *Service) wake(pipeline string) {
+	s.changed(pipeline)
+	s.engine.Wake(kindPipeline, pipeline)
+}
+
+func newUUID() string { return uuid.NewString() }

@@ -1,0 +1,62 @@
+// Command smithygen generates Go wire shapes, enums, input validators and
+// operation bindings from the Smithy JSON model of an awsJson1_1 service:
+//
+//	go run ./internal/smithygen -model ../shared/aws-models/codepipeline-2015-07-09.json -out codepipeline/shape -package shape
+//
+// It writes zz_shapes.go, zz_enums.go, zz_validate.go and zz_operations.go
+// into -out. Documentation in the model is never copied. Whatever it had
+// to work around (renamed identifiers, patterns Go's RE2 cannot express,
+// which are then not enforced) is reported on stderr.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+func main() {
+	model := flag.String("model", "", "path of the Smithy JSON AST model")
+	out := flag.String("out", ".", "directory to write the generated files into")
+	pkg := flag.String("package", "", "Go package name of the generated files")
+	flag.Parse()
+	if *model == "" || *pkg == "" || flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err := run(*model, *out, *pkg); err != nil {
+		fmt.Fprintln(os.Stderr, "smithygen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(modelPath, out, pkg string) error {
+	m, err := LoadModel(modelPath)
+	if err != nil {
+		return err
+	}
+	g, err := NewGenerator(m, pkg)
+	if err != nil {
+		return err
+	}
+	files, err := g.Generate()
+	if err != nil {
+		return err
+	}
+	for _, n := range g.Notes {
+		fmt.Fprintln(os.Stderr, "smithygen: note:", n)
+	}
+	for _, s := range g.Skipped {
+		fmt.Fprintln(os.Stderr, "smithygen: pattern skipped:", s)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(out, f.Name), f.Content, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

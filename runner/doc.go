@@ -1,0 +1,124 @@
+// Package runner runs a user's shell script as a process tree that can be
+// terminated completely: stopping a job kills every process the script
+// started, including descendants that called setsid(), daemonized or
+// double-forked, and a restarted server can find and kill what is left of
+// trees started by its previous life.
+//
+// # Shell semantics
+//
+// A script runs as one bash session, `bash -e -c -- SCRIPT`, like the
+// commands of a CodeBuild phase or a CodePipeline Commands action: the
+// commands run in order in one shell and the first command that fails ends
+// the script with that command's exit status. Usual `set -e` rules apply: a
+// failure inside an if/while condition or on the left of && or || does not
+// end the script, and a pipeline fails only when its last command fails
+// (pipefail is off, as on CodeBuild; a script may `set -o pipefail`). stdin is
+// /dev/null.
+//
+// # Lifecycle
+//
+// New detects the containment method once and makes the server a child
+// subreaper. Start launches a tree; the returned *Process is then driven by
+// the runner's own goroutines until the tree is finished:
+//
+//   - Wait may be called any number of times from any goroutine; it blocks
+//     until the main shell has exited, every other process of the tree is
+//     gone and all output was delivered, then always returns the same Result.
+//   - Terminate and Kill may be called any number of times, from any
+//     goroutine, concurrently with each other and with Wait, before or after
+//     the tree finished. Each returns once no process of the tree is alive (it
+//     does not wait for output delivery; use Wait for that). A Kill during a
+//     Terminate's grace period cuts the grace short.
+//   - Cancellation shows in the Result: Terminated is true when Terminate or
+//     Kill was called before the main shell exited, and ExitCode/Signal tell
+//     how the main shell ended (128+n and the signal name when killed by
+//     signal n).
+//   - When the main shell exits by itself, whatever it left running (background
+//     jobs, daemons) is killed at once with SIGKILL, without a grace period,
+//     as when CodeBuild tears down the build container. If a Terminate is in
+//     its grace period at that moment, its grace is honoured first.
+//   - Spec.OnLine is called from a runner goroutine, never concurrently with
+//     itself for the same Process. It may call Terminate or Kill, but must not
+//     call Wait (Wait waits for OnLine to return).
+//   - Handle describes the tree for Reap; persist it (JSON) when the tree
+//     starts. Reap, from any later life of the server, kills whatever is left.
+//
+// # Containment methods
+//
+// "cgroup-v2": every tree gets its own cgroup v2 directory, by default
+// <cgroup2 mount>/<server's own cgroup>/pipewright/<ID>, so trees nest inside
+// whatever cgroup the server runs in (a hybrid host's /sys/fs/cgroup/unified
+// counts). The main shell is born inside it through clone3
+// CLONE_INTO_CGROUP (kernel 5.7+), so no process of the tree ever runs
+// outside. Kill writes cgroup.kill (kernel 5.14+) or freezes the cgroup and
+// SIGKILLs every member; Terminate freezes, sends SIGTERM to every member,
+// thaws.
+//
+// "cgroup-v1-freezer": the same with a v1 freezer cgroup
+// (<freezer mount>/<own cgroup>/pipewright/<ID>). A v1 cgroup cannot be
+// named at fork, but v1 lets a single thread change cgroup, so the main
+// shell is forked from a dedicated OS thread that was first moved into the
+// tree's cgroup: the child inherits the thread's cgroup at fork, before it
+// runs any code. (This replaces gating the child on a pipe until the server
+// has moved it: a bash gate would already source $BASH_ENV and import
+// functions and SHELLOPTS from the user's environment, running user code
+// outside the cgroup.) The thread is moved back and discarded afterwards.
+// Killing freezes the cgroup (freezer.state), signals every member, thaws,
+// and repeats until the cgroup is empty.
+//
+// "process-group": no usable cgroup. The main shell starts a new session
+// (setsid, so also a new process group). Members are the living processes
+// started no earlier than the main shell that are in its session or process
+// group, or carry the environment marker PIPEWRIGHT_TREE_ID=<ID>, or descend
+// from a member through the parent chain, or were seen as members before.
+// Killing SIGSTOPs members until a rescan finds no new one (so fork loops
+// cannot outrun it), then SIGKILLs them, and repeats until none is left.
+// Under the cgroup methods the same scan also runs, to catch a process that
+// left the cgroup.
+//
+// Every signal to a single process goes through a pidfd opened before the
+// process's identity (start time or cgroup) is checked, so a recycled PID is
+// never signalled.
+//
+// # Zombies
+//
+// The server is a child subreaper, so orphaned descendants re-parent to it
+// and their exit status must be collected by the server. os/exec must keep
+// collecting the status of the children it started itself, so the runner
+// never calls wait on -1. Instead a single reaper goroutine, woken by SIGCHLD
+// and once a second, lists the server's children (/proc/self/task/*/children)
+// and collects, by PID, only zombies that nobody else will wait for:
+//
+//   - with pidfd support (Go uses a pidfd for every child os/exec or
+//     os.StartProcess starts, kernel 5.4+), a zombie child is collected when no
+//     pidfd in the server's own descriptor table refers to it (checked via
+//     /proc/self/fdinfo) and it is not a main shell of this package; an
+//     orphan has no such pidfd, a child started through os/exec has one until
+//     its Wait returns;
+//   - without pidfd support, only zombies attributable to a running tree
+//     (its session or process group while the main shell is unreaped, its
+//     cgroup, or seen alive carrying its marker) are collected.
+//
+// A main shell's own exit is observed with waitid(WEXITED|WNOWAIT), so the
+// zombie keeps its PID (and with it the session and process group ID) pinned
+// while the rest of the tree is killed; os/exec's Wait collects it afterwards.
+//
+// # Residual limits
+//
+//   - process-group: a process that both clears its environment (env -i) and
+//     leaves the session and the parent chain (setsid plus double fork)
+//     cannot be found. It is not killed; if it keeps the output pipe open,
+//     Wait stops reading once the rest of the tree is gone and the pipe has
+//     been idle for 250ms.
+//   - Any method: root inside the tree can move itself out of the cgroup
+//     (unless it keeps the marker, the scan then cannot find it either), and
+//     a process in uninterruptible sleep cannot be killed until it wakes; the
+//     runner gives up after 30s and reports the error in Result.Err.
+//   - Without pidfd support, a zombie of an orphan that was never seen alive
+//     and is not attributable to a running tree stays a zombie of the server
+//     until the server exits.
+//   - Code elsewhere in the server that starts children without a pidfd
+//     (raw syscall.ForkExec plus wait4) may find its child already collected.
+//   - Ordering between stdout and stderr lines is by read time; within one
+//     stream it is exact.
+package runner

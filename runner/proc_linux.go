@@ -1,0 +1,324 @@
+package runner
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// procStat is the part of /proc/PID/stat the runner needs.
+type procStat struct {
+	pid, ppid, pgid, sid int
+	state                byte
+	start                uint64 // clock ticks since boot
+}
+
+// procKey identifies one process across PID reuse.
+type procKey struct {
+	pid   int
+	start uint64
+}
+
+func (s procStat) key() procKey { return procKey{s.pid, s.start} }
+
+// alive reports whether the process can still run code (it is neither a
+// zombie nor dead).
+func (s procStat) alive() bool { return s.state != 'Z' && s.state != 'X' && s.state != 'x' }
+
+// readStat parses /proc/PID/stat.
+func readStat(pid int) (procStat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	return parseStat(pid, b)
+}
+
+func parseStat(pid int, b []byte) (procStat, error) {
+	// The command name (field 2) may contain anything, including ") ", so
+	// the fields after it are found from the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 > len(b) {
+		return procStat{}, fmt.Errorf("runner: malformed /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[i+2:]))
+	// f[0] is field 3 (state); field n is f[n-3].
+	if len(f) < 20 || len(f[0]) != 1 {
+		return procStat{}, fmt.Errorf("runner: malformed /proc/%d/stat", pid)
+	}
+	s := procStat{pid: pid, state: f[0][0]}
+	var errs [4]error
+	s.ppid, errs[0] = strconv.Atoi(f[1])
+	s.pgid, errs[1] = strconv.Atoi(f[2])
+	s.sid, errs[2] = strconv.Atoi(f[3])
+	s.start, errs[3] = strconv.ParseUint(f[19], 10, 64)
+	if err := errors.Join(errs[:]...); err != nil {
+		return procStat{}, fmt.Errorf("runner: malformed /proc/%d/stat: %w", pid, err)
+	}
+	return s, nil
+}
+
+// listPIDs returns the IDs of all processes (thread group leaders) visible
+// in /proc.
+func listPIDs() ([]int, error) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	pids := make([]int, 0, len(names))
+	for _, n := range names {
+		if n == "" || n[0] < '0' || n[0] > '9' {
+			continue
+		}
+		if pid, err := strconv.Atoi(n); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
+}
+
+// hasMarker reports whether the environment pid was exec'ed with contains
+// exactly MarkerEnv=id.
+func hasMarker(pid int, id string) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil || len(b) == 0 {
+		return false
+	}
+	want := MarkerEnv + "=" + id
+	for _, e := range bytes.Split(b, []byte{0}) {
+		if string(e) == want {
+			return true
+		}
+	}
+	return false
+}
+
+// cgroupOf returns pid's cgroup path (pid 0: the calling process) in the
+// v2 hierarchy (v1 == false) or in the v1 hierarchy that has the freezer
+// controller, as shown in /proc/PID/cgroup.
+func cgroupOf(pid int, v1 bool) (string, error) {
+	name := "/proc/self/cgroup"
+	if pid != 0 {
+		name = "/proc/" + strconv.Itoa(pid) + "/cgroup"
+	}
+	return cgroupIn(name, v1)
+}
+
+// cgroupIn parses a /proc/.../cgroup file; see cgroupOf.
+func cgroupIn(name string, v1 bool) (string, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if !v1 && parts[0] == "0" && parts[1] == "" {
+			return parts[2], nil
+		}
+		if v1 && parts[0] != "0" {
+			for _, c := range strings.Split(parts[1], ",") {
+				if c == "freezer" {
+					return parts[2], nil
+				}
+			}
+		}
+	}
+	return "", fmt.Errorf("runner: %s has no %s line", name, hierName(!v1))
+}
+
+// underPath reports whether path p is dir or inside it.
+func underPath(p, dir string) bool {
+	if dir == "/" {
+		return strings.HasPrefix(p, "/")
+	}
+	return p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+// signalVerified sends sig to pid if, after a pidfd pinned the process,
+// verify still accepts it; a process that exited meanwhile, or whose PID was
+// reused by another process, is therefore never signalled. It reports
+// whether the signal was sent.
+func signalVerified(pid int, sig unix.Signal, verify func(procStat) bool) bool {
+	if pid <= 0 || pid == os.Getpid() {
+		return false
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		if err != unix.ENOSYS && err != unix.EPERM {
+			return false // ESRCH: gone
+		}
+		// No pidfd support: verify then kill, with the small race this
+		// implies.
+		st, err := readStat(pid)
+		if err != nil || !verify(st) {
+			return false
+		}
+		return unix.Kill(pid, sig) == nil
+	}
+	defer unix.Close(fd)
+	st, err := readStat(pid)
+	if err != nil || !verify(st) {
+		return false
+	}
+	return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
+}
+
+// sameStart returns a verifier accepting only the process that started at
+// start.
+func sameStart(start uint64) func(procStat) bool {
+	return func(s procStat) bool { return s.start == start }
+}
+
+// membership describes how a process-tree scan recognizes members.
+type membership struct {
+	id       string               // marker value
+	minStart uint64               // no member started earlier
+	session  int                  // session/process group ID of the tree, 0 if not usable
+	seen     map[procKey]struct{} // members seen earlier (updated by scan)
+	found    func([]procStat)     // if not nil, called with the result of every scan
+}
+
+// scan returns the living members of a tree (see the package doc), never
+// including the calling process.
+func (m *membership) scan() ([]procStat, error) {
+	pids, err := listPIDs()
+	if err != nil {
+		return nil, err
+	}
+	self := os.Getpid()
+	var cands []procStat
+	for _, pid := range pids {
+		if pid == self {
+			continue
+		}
+		st, err := readStat(pid)
+		if err != nil || !st.alive() || st.start < m.minStart {
+			continue
+		}
+		cands = append(cands, st)
+	}
+	member := make(map[int]bool)
+	for _, st := range cands {
+		if m.session > 0 && (st.sid == m.session || st.pgid == m.session) {
+			member[st.pid] = true
+		} else if _, ok := m.seen[st.key()]; ok {
+			member[st.pid] = true
+		}
+	}
+	closure := func() {
+		for changed := true; changed; {
+			changed = false
+			for _, st := range cands {
+				if !member[st.pid] && member[st.ppid] {
+					member[st.pid] = true
+					changed = true
+				}
+			}
+		}
+	}
+	closure()
+	for _, st := range cands {
+		if !member[st.pid] && hasMarker(st.pid, m.id) {
+			member[st.pid] = true
+		}
+	}
+	closure()
+	var out []procStat
+	for _, st := range cands {
+		if member[st.pid] {
+			out = append(out, st)
+			if m.seen != nil {
+				m.seen[st.key()] = struct{}{}
+			}
+		}
+	}
+	if m.found != nil && len(out) > 0 {
+		m.found(out)
+	}
+	return out, nil
+}
+
+// stopAndKill SIGSTOPs every member, rescanning until a scan finds no member
+// that was not stopped yet (so a fork loop cannot outrun it), then SIGKILLs
+// them all. It returns the members it killed.
+func (m *membership) stopAndKill() ([]procStat, error) {
+	stopped := make(map[procKey]procStat)
+	for round := 0; ; round++ {
+		members, err := m.scan()
+		if err != nil {
+			return nil, err
+		}
+		fresh := 0
+		for _, st := range members {
+			if _, ok := stopped[st.key()]; ok {
+				continue
+			}
+			fresh++
+			stopped[st.key()] = st
+			signalVerified(st.pid, unix.SIGSTOP, sameStart(st.start))
+		}
+		if fresh == 0 || round >= 1000 {
+			break
+		}
+	}
+	out := make([]procStat, 0, len(stopped))
+	for _, st := range stopped {
+		signalVerified(st.pid, unix.SIGKILL, sameStart(st.start))
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// signalMembers delivers sig to every member (except those skip accepts, if
+// skip is not nil) while they are all stopped, so none can fork between the
+// scan and the signal, then resumes them.
+func (m *membership) signalMembers(sig unix.Signal, skip func(procStat) bool) error {
+	stopped := make(map[procKey]procStat)
+	for round := 0; ; round++ {
+		members, err := m.scan()
+		if err != nil {
+			return err
+		}
+		fresh := 0
+		for _, st := range members {
+			if _, ok := stopped[st.key()]; ok || (skip != nil && skip(st)) {
+				continue
+			}
+			fresh++
+			stopped[st.key()] = st
+			signalVerified(st.pid, unix.SIGSTOP, sameStart(st.start))
+		}
+		if fresh == 0 || round >= 1000 {
+			break
+		}
+	}
+	for _, st := range stopped {
+		signalVerified(st.pid, sig, sameStart(st.start))
+	}
+	for _, st := range stopped {
+		signalVerified(st.pid, unix.SIGCONT, sameStart(st.start))
+	}
+	return nil
+}
+
+// bootID returns the kernel's boot ID.
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}

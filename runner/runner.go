@@ -1,0 +1,167 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Containment methods, as reported by Runner.Method and accepted by
+// Options.Method.
+const (
+	MethodCgroupV2        = "cgroup-v2"
+	MethodCgroupV1Freezer = "cgroup-v1-freezer"
+	MethodProcessGroup    = "process-group"
+)
+
+// MarkerEnv is the environment variable the runner sets to the tree's ID in
+// the main shell's environment; every descendant that does not clear its
+// environment carries it.
+const MarkerEnv = "PIPEWRIGHT_TREE_ID"
+
+// DefaultGrace is the SIGTERM to SIGKILL delay used when Options.Grace is
+// not set.
+const DefaultGrace = 10 * time.Second
+
+// MaxLineLength is the longest Line.Text delivered; longer lines are split
+// into pieces of this many bytes.
+const MaxLineLength = 64 * 1024
+
+// ErrUnsupported is returned by New on systems the runner does not support.
+var ErrUnsupported = errors.New("runner: unsupported operating system")
+
+// Options configures a Runner.
+type Options struct {
+	// Grace is the SIGTERM to SIGKILL delay of Terminate when it is called
+	// with a grace <= 0. Zero means DefaultGrace.
+	Grace time.Duration
+
+	// Method forces a containment method (one of the Method* constants);
+	// New fails when it is not usable. Empty means: the first usable of
+	// cgroup-v2, cgroup-v1-freezer, process-group.
+	Method string
+
+	// CgroupRoot overrides the directory under which per-tree cgroups are
+	// created (default <mount>/<server's own cgroup>/pipewright). It must be
+	// inside a cgroup2 or a cgroup v1 freezer hierarchy; it is created if
+	// missing. Ignored by the process-group method.
+	CgroupRoot string
+
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Spec describes one process tree to start.
+type Spec struct {
+	// ID names the tree uniquely among the trees of this server, now and in
+	// its previous lives. It becomes the cgroup directory name and the value
+	// of MarkerEnv, so it may contain only ASCII letters, digits, '.', '_'
+	// and '-', must not start with '.', and is at most 200 bytes long.
+	ID string
+
+	// Script is run as `bash -e -c -- Script` (see the package doc).
+	Script string
+
+	// Dir is the working directory; empty means the server's.
+	Dir string
+
+	// Env is the complete environment of the script; nil means empty. Any
+	// MarkerEnv entry is replaced by the runner's own.
+	Env []string
+
+	// OnLine, if not nil, is called for every line the tree writes to its
+	// stdout or stderr (see Line).
+	OnLine func(Line)
+}
+
+// Line is one line of output. Lines of one stream are delivered in order;
+// lines of the two streams are interleaved in the order they were read.
+type Line struct {
+	// Time is when the line was read from the pipe.
+	Time time.Time
+	// Stream is "stdout" or "stderr".
+	Stream string
+	// Text is the line without its trailing "\n" (or "\r\n"). A line longer
+	// than MaxLineLength is delivered in several pieces; the last line is
+	// delivered even without a newline. Text is the raw bytes written, not
+	// necessarily valid UTF-8.
+	Text string
+}
+
+// Result describes how a tree ended.
+type Result struct {
+	// ExitCode is the main shell's exit status, or 128+n if signal n killed
+	// it.
+	ExitCode int
+	// Signal is the name of the signal that killed the main shell
+	// ("SIGKILL"), or empty.
+	Signal string
+	// Terminated is true when Terminate or Kill was called before the main
+	// shell exited.
+	Terminated bool
+	// Err reports a failure of the runner itself (waiting, killing the
+	// tree, cleaning up); it is nil for any exit of the script.
+	Err error
+	// Started and Ended bracket the tree's life: Ended is set once the tree
+	// is gone and its output delivered.
+	Started, Ended time.Time
+}
+
+// Handle describes a started tree well enough to find and kill what is left
+// of it from a later life of the server (see Runner.Reap). It is meant to be
+// stored as JSON.
+type Handle struct {
+	// ID is Spec.ID.
+	ID string `json:"id"`
+	// Method is the containment method the tree was started with.
+	Method string `json:"method"`
+	// PID is the main shell's process ID.
+	PID int `json:"pid"`
+	// PGID is the main shell's process group ID, which is also its session
+	// ID (the main shell is a session leader), equal to PID.
+	PGID int `json:"pgid"`
+	// StartTime is the main shell's start time in clock ticks since boot
+	// (field 22 of /proc/PID/stat); no process of the tree started earlier.
+	StartTime uint64 `json:"startTime"`
+	// BootID is the kernel's boot ID when the tree started; nothing of a
+	// tree survives a reboot.
+	BootID string `json:"bootId"`
+	// Cgroup is the absolute path of the tree's cgroup directory, empty for
+	// the process-group method.
+	Cgroup string `json:"cgroup,omitempty"`
+}
+
+// validateID reports whether id is acceptable as Spec.ID.
+func validateID(id string) error {
+	if id == "" {
+		return errors.New("runner: empty tree ID")
+	}
+	if len(id) > 200 {
+		return fmt.Errorf("runner: tree ID longer than 200 bytes")
+	}
+	if id[0] == '.' {
+		return fmt.Errorf("runner: tree ID %q starts with '.'", id)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return fmt.Errorf("runner: tree ID %q contains %q", id, c)
+		}
+	}
+	return nil
+}
+
+// treeEnv returns env without MarkerEnv entries, plus MarkerEnv=id.
+func treeEnv(env []string, id string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if len(kv) > len(MarkerEnv) && kv[:len(MarkerEnv)+1] == MarkerEnv+"=" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, MarkerEnv+"="+id)
+}

@@ -1,0 +1,210 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cp "github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+
+	"github.com/pipewright/pipewright/server"
+)
+
+const (
+	testKey    = "AKIAPIPEWRIGHTTEST01"
+	testSecret = "pipewright-test-secret-key-0123456789abcdef"
+)
+
+// testServer is a real pipewright server on a loopback port with an SDK
+// client that signs every request.
+type testServer struct {
+	t      *testing.T
+	data   string
+	srv    *server.Server
+	url    string
+	client *cp.Client
+	grace  time.Duration
+}
+
+type option func(*server.Config)
+
+func withGrace(d time.Duration) option { return func(c *server.Config) { c.StopGrace = d } }
+
+func startServer(t *testing.T, opts ...option) *testServer {
+	t.Helper()
+	ts := &testServer{t: t, data: t.TempDir()}
+	ts.open(opts...)
+	t.Cleanup(func() { ts.close() })
+	return ts
+}
+
+func (ts *testServer) open(opts ...option) {
+	ts.t.Helper()
+	cfg := server.Config{Data: ts.data, Region: "us-east-1", AccountID: "000000000000", StopGrace: 2 * time.Second,
+		AccessKeyID: testKey, SecretAccessKey: testSecret}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := server.Open(context.Background(), cfg)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	ts.srv = srv
+	ts.url = "http://" + ln.Addr().String()
+	ts.client = newClient(ts.url, testKey, testSecret)
+}
+
+func (ts *testServer) close() {
+	if ts.srv != nil {
+		ts.srv.Close()
+		ts.srv = nil
+	}
+}
+
+// restart shuts the server down cleanly and opens it again on the same data.
+func (ts *testServer) restart(opts ...option) {
+	ts.close()
+	ts.open(opts...)
+}
+
+func newClient(url, key, secret string) *cp.Client {
+	return cp.New(cp.Options{
+		BaseEndpoint:     aws.String(url),
+		Region:           "us-east-1",
+		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+// gitRepo creates a git repository NAME under the server's git root with
+// the given files committed on branch main, and returns the commit id.
+func (ts *testServer) gitRepo(name string, files map[string]string) string {
+	ts.t.Helper()
+	dir := filepath.Join(ts.data, "git", name)
+	if _, err := os.Stat(filepath.Join(dir, ".git")); err != nil {
+		ts.gitIn(dir, "init", "-q", "-b", "main")
+	}
+	for p, body := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755); err != nil {
+			ts.t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(body), 0o644); err != nil {
+			ts.t.Fatal(err)
+		}
+	}
+	ts.gitIn(dir, "add", "-A")
+	ts.gitIn(dir, "commit", "-q", "--allow-empty", "-m", "commit of "+name)
+	return strings.TrimSpace(ts.gitIn(dir, "rev-parse", "HEAD"))
+}
+
+func (ts *testServer) gitIn(dir string, args ...string) string {
+	ts.t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		ts.t.Fatal(err)
+	}
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		ts.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+var ctx = context.Background()
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// execStatus returns an execution's status.
+func (ts *testServer) execStatus(pipeline, id string) types.PipelineExecutionStatus {
+	ts.t.Helper()
+	out, err := ts.client.GetPipelineExecution(ctx, &cp.GetPipelineExecutionInput{PipelineName: &pipeline, PipelineExecutionId: &id})
+	if err != nil {
+		ts.t.Fatalf("GetPipelineExecution: %v", err)
+	}
+	return out.PipelineExecution.Status
+}
+
+func (ts *testServer) waitStatus(pipeline, id string, want types.PipelineExecutionStatus, within time.Duration) {
+	ts.t.Helper()
+	var last types.PipelineExecutionStatus
+	eventually(ts.t, within, "execution "+id+" to be "+string(want)+" (last "+string(last)+")", func() bool {
+		last = ts.execStatus(pipeline, id)
+		return last == want
+	})
+}
+
+// state returns the pipeline's state.
+func (ts *testServer) state(pipeline string) *cp.GetPipelineStateOutput {
+	ts.t.Helper()
+	out, err := ts.client.GetPipelineState(ctx, &cp.GetPipelineStateInput{Name: &pipeline})
+	if err != nil {
+		ts.t.Fatalf("GetPipelineState: %v", err)
+	}
+	return out
+}
+
+// actionState returns the latest execution of an action from GetPipelineState.
+func (ts *testServer) actionState(pipeline, stage, action string) *types.ActionExecution {
+	for _, s := range ts.state(pipeline).StageStates {
+		if aws.ToString(s.StageName) != stage {
+			continue
+		}
+		for _, a := range s.ActionStates {
+			if aws.ToString(a.ActionName) == action {
+				return a.LatestExecution
+			}
+		}
+	}
+	return nil
+}
+
+// apiErr asserts err is the AWS error T and returns it.
+func apiErr[T error](t *testing.T, err error) T {
+	t.Helper()
+	var target T
+	if !errors.As(err, &target) {
+		t.Fatalf("want %T, got %v", target, err)
+	}
+	return target
+}
+
+// latestExecution returns the newest execution id of a pipeline.
+func (ts *testServer) latestExecution(pipeline string) string {
+	ts.t.Helper()
+	out, err := ts.client.ListPipelineExecutions(ctx, &cp.ListPipelineExecutionsInput{PipelineName: &pipeline, MaxResults: aws.Int32(1)})
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if len(out.PipelineExecutionSummaries) == 0 {
+		ts.t.Fatal("no executions")
+	}
+	return aws.ToString(out.PipelineExecutionSummaries[0].PipelineExecutionId)
+}

@@ -1,0 +1,149 @@
+// Package server assembles pipewright: the store, the engine, the runner,
+// the artifact store and the services behind the wire layer. The command and
+// the tests build the same server with it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pipewright/pipewright/artifacts"
+	"github.com/pipewright/pipewright/codepipeline"
+	"github.com/pipewright/pipewright/codepipeline/shape"
+	"github.com/pipewright/pipewright/engine"
+	"github.com/pipewright/pipewright/runner"
+	"github.com/pipewright/pipewright/sigv4"
+	"github.com/pipewright/pipewright/store/sqlite"
+	"github.com/pipewright/pipewright/wire"
+)
+
+// Config is what a server is built from.
+type Config struct {
+	Data            string // all state lives here
+	GitRoot         string // default Data/git
+	Region          string
+	AccountID       string
+	StopGrace       time.Duration
+	AccessKeyID     string
+	SecretAccessKey string
+	Log             *slog.Logger
+	// Containment forces the runner's method ("" = detect), for tests.
+	Containment string
+}
+
+// Server is a running pipewright.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	db     *sqlite.DB
+	engine *engine.Engine
+	runner *runner.Runner
+	cp     *codepipeline.Service
+	http   *http.Server
+	ln     net.Listener
+	done   chan error
+}
+
+// Open builds a server over cfg.Data and starts carrying on the work that
+// was recorded there; Serve then answers requests.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.GitRoot == "" {
+		cfg.GitRoot = filepath.Join(cfg.Data, "git")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	work, logs := filepath.Join(cfg.Data, "work"), filepath.Join(cfg.Data, "logs")
+	for _, d := range []string{cfg.Data, cfg.GitRoot, work, logs} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "pipewright.db"))
+	if err != nil {
+		return nil, err
+	}
+	arts, err := artifacts.Open(filepath.Join(cfg.Data, "artifacts"))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	run, err := runner.New(runner.Options{Grace: cfg.StopGrace, Logger: cfg.Log, Method: cfg.Containment})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	eng := engine.New(4, cfg.Log)
+	cp := codepipeline.New(codepipeline.Config{
+		Store: db.CodePipeline(), Engine: eng, Runner: run, Artifacts: arts,
+		GitRoot: cfg.GitRoot, WorkDir: work, LogDir: logs,
+		Region: cfg.Region, AccountID: cfg.AccountID, StopGrace: cfg.StopGrace, Log: cfg.Log,
+	})
+	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, cp: cp}
+	auth := &authenticator{v: &sigv4.Verifier{Region: cfg.Region, Lookup: s.lookupKey}}
+	api := wire.NewServer(auth, cfg.Log, &wire.Service{
+		TargetPrefix: shape.TargetPrefix, SigningName: shape.SigningName,
+		Ops: shape.Operations(cp), Known: shape.OperationNames,
+	})
+	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn)}
+	eng.Start()
+	if err := cp.Start(ctx); err != nil {
+		eng.Stop()
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) lookupKey(id string) (string, bool) {
+	if id == s.cfg.AccessKeyID {
+		return s.cfg.SecretAccessKey, true
+	}
+	return "", false
+}
+
+// Containment says how the runner contains process trees.
+func (s *Server) Containment() string { return s.runner.Method() }
+
+// Serve answers requests on ln until Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.ln = ln
+	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close shuts the server down: no new requests, running jobs terminated and
+// their ends recorded, the engine stopped, the database closed.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	s.http.Shutdown(ctx)
+	s.cp.Close()
+	s.engine.Stop()
+	return s.db.Close()
+}
+
+// authenticator adapts the SigV4 verifier to the wire layer.
+type authenticator struct{ v *sigv4.Verifier }
+
+func (a *authenticator) Authenticate(r *http.Request, body []byte, signingName string) (wire.Caller, error) {
+	id, err := a.v.Verify(r, body, signingName)
+	if err != nil {
+		var e *sigv4.Error
+		if errors.As(err, &e) {
+			return wire.Caller{}, wire.NewError(e.Code, e.Message)
+		}
+		return wire.Caller{}, fmt.Errorf("verify signature: %w", err)
+	}
+	return wire.Caller{AccessKeyID: id.AccessKeyID}, nil
+}
