@@ -475,6 +475,25 @@ func TestArchiveManyFiles(t *testing.T) {
 	}
 }
 
+func TestArchiveEmptyCommit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "empty")
+	os.Mkdir(dir, 0o755)
+	run(t, dir, "init", "-q", "-b", "main")
+	run(t, dir, "commit", "-q", "--allow-empty", "-m", "nothing")
+	c, err := Resolve(context.Background(), dir, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Archive(context.Background(), dir, c.ID, &buf); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil || len(zr.File) != 0 {
+		t.Errorf("archive of an empty commit: %v, %v", zr, err)
+	}
+}
+
 // failAfter is a writer that fails after n bytes.
 type failAfter struct{ n int }
 

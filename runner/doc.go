@@ -78,7 +78,9 @@
 //
 // Every signal to a single process goes through a pidfd opened before the
 // process's identity (start time or cgroup) is checked, so a recycled PID is
-// never signalled.
+// never signalled. A signal to the whole process group (process-group
+// method) is sent only while the main shell is not yet collected, so its
+// PID, and with it the group ID, cannot have been reused.
 //
 // # Zombies
 //
@@ -96,8 +98,10 @@
 //     orphan has no such pidfd, a child started through os/exec has one until
 //     its Wait returns;
 //   - without pidfd support, only zombies attributable to a running tree
-//     (its session or process group while the main shell is unreaped, its
-//     cgroup, or seen alive carrying its marker) are collected.
+//     are collected: in its session or process group while the main shell
+//     is not collected, in its cgroup (v2 shows a zombie's cgroup), or seen
+//     alive as a member (carrying its marker, in its cgroup, found by a
+//     membership scan just before the tree is signalled).
 //
 // A main shell's own exit is observed with waitid(WEXITED|WNOWAIT), so the
 // zombie keeps its PID (and with it the session and process group ID) pinned
@@ -114,9 +118,14 @@
 //     (unless it keeps the marker, the scan then cannot find it either), and
 //     a process in uninterruptible sleep cannot be killed until it wakes; the
 //     runner gives up after 30s and reports the error in Result.Err.
-//   - Without pidfd support, a zombie of an orphan that was never seen alive
-//     and is not attributable to a running tree stays a zombie of the server
-//     until the server exits.
+//   - Without pidfd support, a zombie of an orphan that left the session and
+//     was never seen alive as a member stays a zombie of the server until the
+//     server exits (it holds only a PID).
+//   - Membership scans read /proc/PID/stat of every process and
+//     /proc/PID/environ of every process started after the tree; they run
+//     when a tree ends or is signalled and every 10ms during a Terminate
+//     grace period (process-group method; cgroup methods only once the
+//     cgroup is empty).
 //   - Code elsewhere in the server that starts children without a pidfd
 //     (raw syscall.ForkExec plus wait4) may find its child already collected.
 //   - Ordering between stdout and stderr lines is by read time; within one

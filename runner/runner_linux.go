@@ -97,7 +97,7 @@ func New(opts Options) (*Runner, error) {
 	default:
 		r.method = MethodCgroupV1Freezer
 	}
-	attrs := []any{"method", r.method, "bash", bash, "pidfdReaping", reaper.pidfds}
+	attrs := []any{"method", r.method, "bash", bash, "pidfdReaping", reaper.usesPidfds()}
 	if r.hier != nil {
 		attrs = append(attrs, "cgroupParent", r.hier.parent, "cgroupKill", r.hier.hasKill)
 	}
@@ -140,6 +140,7 @@ func (r *Runner) probe(v2 bool, root string) (*cgroupHier, error) {
 	if err := os.MkdirAll(h.parent, 0o755); err != nil {
 		return nil, err
 	}
+	removeStaleProbes(h.parent)
 	c := h.tree(fmt.Sprintf(".probe-%d-%d", os.Getpid(), probeSeq.Add(1)))
 	if err := os.Mkdir(c.dir, 0o755); err != nil {
 		return nil, err
@@ -183,6 +184,26 @@ func (r *Runner) probe(v2 bool, root string) (*cgroupHier, error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// removeStaleProbes removes probe cgroups left by servers that died while
+// probing (a probe cgroup is named .probe-<server PID>-<n>).
+func removeStaleProbes(parent string) {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), ".probe-")
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pid, _, _ := strings.Cut(rest, "-")
+		if _, err := os.Stat("/proc/" + pid); err == nil {
+			continue // its server may still be probing
+		}
+		unix.Rmdir(filepath.Join(parent, e.Name()))
+	}
 }
 
 // startIn starts cmd (through the reaper, see reaperT.start) so that the
@@ -313,6 +334,7 @@ func (r *Runner) Start(spec Spec) (*Process, error) {
 		return nil, err
 	}
 	if p.cg != nil {
+		os.MkdirAll(r.hier.parent, 0o755)
 		if err := os.Mkdir(p.cg.dir, 0o755); err != nil {
 			reaper.removeTree(spec.ID)
 			if errors.Is(err, fs.ErrExist) {

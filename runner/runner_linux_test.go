@@ -798,3 +798,27 @@ func TestReaperWithoutPidfds(t *testing.T) {
 		}
 	})
 }
+
+func TestNoDescriptorLeak(t *testing.T) {
+	eachMethod(t, func(t *testing.T, r *Runner) {
+		count := func() int {
+			ents, _ := os.ReadDir("/proc/self/fd")
+			return len(ents)
+		}
+		run := func() {
+			p, err := r.Start(Spec{ID: newID(t), Script: "echo out; echo err >&2; ( setsid sleep 300 & )"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Wait()
+		}
+		run()
+		before := count()
+		for i := 0; i < 20; i++ {
+			run()
+		}
+		if after := count(); after > before+2 {
+			t.Errorf("%d descriptors open before, %d after 20 trees", before, after)
+		}
+	})
+}

@@ -208,3 +208,5 @@ func (ts *testServer) latestExecution(pipeline string) string {
 	}
 	return aws.ToString(out.PipelineExecutionSummaries[0].PipelineExecutionId)
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

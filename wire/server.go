@@ -34,8 +34,9 @@ type Service struct {
 }
 
 // Authenticator verifies a request's signature for the given signing name
-// ("" when the target names no known service). It returns an *Error on
-// failure.
+// ("" when the target names no known service). It runs before routing and
+// before any Op; on failure it returns an *Error (answered as is), and any
+// other error is answered as a logged InternalFailure.
 type Authenticator interface {
 	Authenticate(r *http.Request, body []byte, signingName string) (Caller, error)
 }
@@ -47,7 +48,8 @@ type Caller struct {
 
 type callerKey struct{}
 
-// CallerFrom returns the authenticated caller of the request ctx belongs to.
+// CallerFrom returns the authenticated caller of the request ctx belongs to,
+// or the zero Caller when there is none (no Authenticator).
 func CallerFrom(ctx context.Context) Caller {
 	c, _ := ctx.Value(callerKey{}).(Caller)
 	return c
