@@ -22,7 +22,9 @@ type gate string
 func newGate(t *testing.T) gate { return gate(filepath.Join(t.TempDir(), "gate")) }
 
 // wait is a command that blocks until the gate is opened.
-func (g gate) wait() string { return fmt.Sprintf("while [ ! -e '%s' ]; do sleep 0.02; done", string(g)) }
+func (g gate) wait() string {
+	return fmt.Sprintf("while [ ! -e '%s' ]; do sleep 0.02; done", string(g))
+}
 
 func (g gate) open(t *testing.T) {
 	if err := os.WriteFile(string(g), nil, 0o644); err != nil {
