@@ -3,15 +3,27 @@ package codepipeline
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/pipewright/pipewright/codepipeline/shape"
 )
 
-// pipelineOfARN returns the pipeline name an ARN of this server names.
+// arnRegion and arnAccount are what the region and account fields of a
+// CodePipeline ARN may hold.
+var (
+	arnRegion  = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	arnAccount = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// pipelineOfARN returns the pipeline name an ARN of this server names. The
+// model's pattern (arn:aws*:codepipeline:.+:[0-9]{12}:.+) lets through ARNs
+// whose fields are malformed, such as a 12-digit number in the resource part
+// after a non-numeric account; those are InvalidArnException.
 func (s *Service) pipelineOfARN(arn string) (string, error) {
 	prefix := "arn:aws:codepipeline:" + s.cfg.Region + ":" + s.cfg.AccountID + ":"
-	if !strings.HasPrefix(arn, "arn:") || len(strings.SplitN(arn, ":", 6)) < 6 {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) < 6 || f[0] != "arn" || f[2] != "codepipeline" || !arnRegion.MatchString(f[3]) || !arnAccount.MatchString(f[4]) || f[5] == "" {
 		return "", apiError(excInvalidArn, "The ARN '%s' is not valid", arn)
 	}
 	name, ok := strings.CutPrefix(arn, prefix)

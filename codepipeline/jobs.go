@@ -98,13 +98,14 @@ func (j *jobs) terminate(id string) {
 
 // reap kills what is left of a job started by an earlier server life.
 func (j *jobs) reap(r *ActionRun) {
-	if len(r.Handle) == 0 {
-		return
-	}
-	var h runner.Handle
-	if err := json.Unmarshal(r.Handle, &h); err != nil {
-		j.log.Error("bad process handle", "actionExecutionId", r.ID, "err", err)
-		return
+	// Without a recorded handle (the server died before recording it) the
+	// tree is still found by its id.
+	h := runner.Handle{ID: r.ID}
+	if len(r.Handle) > 0 {
+		if err := json.Unmarshal(r.Handle, &h); err != nil {
+			j.log.Error("bad process handle", "actionExecutionId", r.ID, "err", err)
+			h = runner.Handle{ID: r.ID}
+		}
 	}
 	go func() {
 		if err := j.runner.Reap(h); err != nil {

@@ -157,11 +157,11 @@ func signalVerified(pid int, sig unix.Signal, verify func(procStat) bool) bool {
 	}
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		if err != unix.ENOSYS && err != unix.EPERM {
-			return false // ESRCH: gone
+		if err == unix.ESRCH {
+			return false
 		}
-		// No pidfd support: verify then kill, with the small race this
-		// implies.
+		// No pidfd (no kernel support, or out of descriptors): verify then
+		// kill, with the small race this implies.
 		st, err := readStat(pid)
 		if err != nil || !verify(st) {
 			return false

@@ -822,3 +822,30 @@ func TestNoDescriptorLeak(t *testing.T) {
 		}
 	})
 }
+
+func TestCgroupRootOverride(t *testing.T) {
+	eachMethod(t, func(t *testing.T, base *Runner) {
+		if base.hier == nil {
+			t.Skip("no cgroup")
+		}
+		root := filepath.Join(base.hier.mount, fmt.Sprintf("pipewright-test-%d", os.Getpid()))
+		t.Cleanup(func() { syscall.Rmdir(root) })
+		r, err := New(Options{CgroupRoot: root, Grace: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Method() != base.Method() {
+			t.Fatalf("method %s, want %s", r.Method(), base.Method())
+		}
+		out := newLines()
+		p, id := start(t, r, "echo ready; sleep 300", out)
+		out.waitReady(t)
+		if h := p.Handle(); filepath.Dir(h.Cgroup) != root {
+			t.Errorf("cgroup %s not under %s", h.Cgroup, root)
+		}
+		checkContained(t, p, waitMarkers(t, id, 1))
+		p.Terminate(time.Second)
+		p.Wait()
+		checkGone(t, r, p, id)
+	})
+}
