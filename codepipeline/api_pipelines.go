@@ -195,6 +195,7 @@ func (s *Service) DeletePipeline(ctx context.Context, in *shape.DeletePipelineIn
 	for _, id := range running {
 		s.jobs.terminate(id)
 	}
+	s.forgetDefinition(in.GetName())
 	s.changed(in.GetName())
 	return &shape.DeletePipelineOutput{}, nil
 }

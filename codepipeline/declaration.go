@@ -277,14 +277,26 @@ func (s *Service) definition(p *Pipeline) (*definition, error) {
 		return nil, err
 	}
 	s.defsMu.Lock()
-	for key := range s.defs {
-		if key.name == p.Name {
-			delete(s.defs, key)
-		}
-	}
+	s.forgetDefinitionLocked(p.Name)
 	s.defs[k] = d
 	s.defsMu.Unlock()
 	return d, nil
+}
+
+// forgetDefinition drops a pipeline's compiled definition, for a deleted
+// pipeline whose name a new one may take with the same versions.
+func (s *Service) forgetDefinition(name string) {
+	s.defsMu.Lock()
+	defer s.defsMu.Unlock()
+	s.forgetDefinitionLocked(name)
+}
+
+func (s *Service) forgetDefinitionLocked(name string) {
+	for key := range s.defs {
+		if key.name == name {
+			delete(s.defs, key)
+		}
+	}
 }
 
 // declarationOf decodes a stored pipeline's declaration.

@@ -154,11 +154,17 @@ func (ts *testServer) execStatus(pipeline, id string) types.PipelineExecutionSta
 
 func (ts *testServer) waitStatus(pipeline, id string, want types.PipelineExecutionStatus, within time.Duration) {
 	ts.t.Helper()
-	var last types.PipelineExecutionStatus
-	eventually(ts.t, within, "execution "+id+" to be "+string(want)+" (last "+string(last)+")", func() bool {
-		last = ts.execStatus(pipeline, id)
-		return last == want
-	})
+	deadline := time.Now().Add(within)
+	for {
+		last := ts.execStatus(pipeline, id)
+		if last == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.t.Fatalf("timed out after %v waiting for execution %s to be %s; it is %s", within, id, want, last)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // state returns the pipeline's state.

@@ -116,3 +116,19 @@ func TestUpdatePipelineCancelsOldExecutions(t *testing.T) {
 		t.Fatalf("running action %s", a.Status)
 	}
 }
+
+func TestRecreatedPipelineRunsItsNewDefinition(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	ts.gitRepo("app", map[string]string{"a": "a"})
+	first := ts.createPipeline(declaration("again", "app", "", stage("Build", commandsAction("Build", 1, "exit 3"))))
+	ts.waitStatus("again", first, types.PipelineExecutionStatusFailed, 20*time.Second)
+	if _, err := ts.client.DeletePipeline(ctx, &cp.DeletePipelineInput{Name: aws.String("again")}); err != nil {
+		t.Fatal(err)
+	}
+	second := ts.createPipeline(declaration("again", "app", "", stage("Deploy", commandsAction("Deploy", 1, "true"))))
+	ts.waitStatus("again", second, types.PipelineExecutionStatusSucceeded, 20*time.Second)
+	if a := ts.actionState("again", "Deploy", "Deploy"); a == nil || a.Status != types.ActionExecutionStatusSucceeded {
+		t.Fatalf("the new definition did not run: %+v", a)
+	}
+}
