@@ -239,16 +239,24 @@ func (s *Service) ListPipelines(ctx context.Context, in *shape.ListPipelinesInpu
 	return out, nil
 }
 
+// maxCASAttempts bounds how often an operation re-reads and retries after
+// losing a compare-and-set to concurrent writers.
+const maxCASAttempts = 20
+
 // retryCAS runs fn in a write transaction, again whenever a compare-and-set
-// lost to a concurrent writer.
+// lost to a concurrent writer. When it keeps losing, the pipeline is busy:
+// the caller gets AWS's ConflictException (409) and may try again later.
 func (s *Service) retryCAS(ctx context.Context, fn func(Tx) error) error {
-	for {
+	for attempt := 1; ; attempt++ {
 		err := s.store.Update(ctx, fn)
 		if !errors.Is(err, ErrConflict) {
 			return err
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if attempt == maxCASAttempts {
+			return apiError(excConflict, "The pipeline is busy with other changes; try again later")
 		}
 	}
 }
