@@ -131,6 +131,9 @@ func (a wireAnswer) mustError(t *testing.T, status int, typ string) string {
 	if got := a.Header.Get("X-Amzn-ErrorType"); got != typ {
 		t.Errorf("X-Amzn-ErrorType = %q, want %q", got, typ)
 	}
+	if ct := a.Header.Get("Content-Type"); ct != "application/x-amz-json-1.1" {
+		t.Errorf("error Content-Type = %q, want application/x-amz-json-1.1", ct)
+	}
 	if body.Message == nil {
 		t.Errorf("error body has no message: %s", a.Body)
 	}
@@ -201,6 +204,10 @@ func TestWireUnknownOperations(t *testing.T) {
 	})
 	t.Run("no operation after prefix", func(t *testing.T) {
 		ts.wireTarget(t, "CodePipeline_20150709", `{}`).mustError(t, http.StatusBadRequest, "UnknownOperationException")
+	})
+	t.Run("unknown service prefix", func(t *testing.T) {
+		ts.wireTarget(t, "CodeBuild_20161006.ListProjects", `{}`).mustError(t, http.StatusBadRequest, "UnknownOperationException")
+		ts.wireTarget(t, "Nope.ListPipelines", `{}`).mustError(t, http.StatusBadRequest, "UnknownOperationException")
 	})
 	t.Run("no X-Amz-Target", func(t *testing.T) {
 		ts.wireTarget(t, "", `{}`).mustError(t, http.StatusBadRequest, "UnknownOperationException")

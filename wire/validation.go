@@ -194,10 +194,20 @@ func (p *Pattern) MatchString(s string) bool { return p.re.MatchString(s) }
 // String returns the pattern as written in the model.
 func (p *Pattern) String() string { return p.text }
 
+// shown is the pattern as AWS prints it in validation messages: the model's
+// text without a leading ^ and a trailing $ (e.g. "[A-Za-z0-9.@\-_]+").
+func (p *Pattern) shown() string {
+	t := strings.TrimPrefix(p.text, "^")
+	if strings.HasSuffix(t, "$") && !strings.HasSuffix(t, `\$`) {
+		t = t[:len(t)-1]
+	}
+	return t
+}
+
 // Pattern checks that s satisfies p.
 func (v *Validator) Pattern(path, s string, p *Pattern) {
 	if !p.MatchString(s) {
-		v.Invalid(path, s, "Member must satisfy regular expression pattern: "+p.text)
+		v.Invalid(path, s, "Member must satisfy regular expression pattern: "+p.shown())
 	}
 }
 

@@ -51,7 +51,7 @@ func TestValidatorMessages(t *testing.T) {
 		want  string
 	}{
 		{"pattern", func(v *Validator) { v.Pattern("pipeline.name", "abc d", re) },
-			`1 validation error detected: Value 'abc d' at 'pipeline.name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[A-Za-z0-9.@\-_]+$`},
+			`1 validation error detected: Value 'abc d' at 'pipeline.name' failed to satisfy constraint: Member must satisfy regular expression pattern: [A-Za-z0-9.@\-_]+`},
 		{"null", func(v *Validator) { v.Null("pipelineName") },
 			"1 validation error detected: Value null at 'pipelineName' failed to satisfy constraint: Member must not be null"},
 		{"max length counts characters", func(v *Validator) { v.MaxLength("n", "ééé", 2); v.MaxLength("m", "ééé", 3) },
@@ -129,9 +129,9 @@ func TestMemberHelpers(t *testing.T) {
 		"Value null at 'd.name' failed to satisfy constraint: Member must not be null; " +
 		"Value null at 'e' failed to satisfy constraint: Member must not be null; " +
 		"Value at 'f' failed to satisfy constraint: Member must have length less than or equal to 1; " +
-		"Value 'no 1' at 'f.2.member' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z]+$; " +
+		"Value 'no 1' at 'f.2.member' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-z]+; " +
 		"Value null at 'g' failed to satisfy constraint: Member must not be null; " +
-		"Value 'B' at 'i.y' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-z]+$; " +
+		"Value 'B' at 'i.y' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-z]+; " +
 		"Value null at 'j' failed to satisfy constraint: Member must not be null"
 	if got := message(t, &v); got != want {
 		t.Errorf("message:\n got %s\nwant %s", got, want)

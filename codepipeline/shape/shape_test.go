@@ -91,7 +91,7 @@ func TestValidationMessages(t *testing.T) {
 			name: "nested pattern",
 			in:   decodePipeline(t, func(in *CreatePipelineInput) { in.Pipeline.Name = ptr("abc d") }),
 			want: `1 validation error detected: Value 'abc d' at 'pipeline.name' failed to satisfy constraint: ` +
-				`Member must satisfy regular expression pattern: ^[A-Za-z0-9.@\-_]+$`,
+				`Member must satisfy regular expression pattern: [A-Za-z0-9.@\-_]+`,
 		},
 		{
 			name: "maxResults below range",
@@ -141,11 +141,11 @@ func TestValidationMessages(t *testing.T) {
 			}),
 			want: "8 validation errors detected: " +
 				"Value '' at 'pipeline.name' failed to satisfy constraint: Member must have length greater than or equal to 1; " +
-				`Value '' at 'pipeline.name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[A-Za-z0-9.@\-_]+$; ` +
+				`Value '' at 'pipeline.name' failed to satisfy constraint: Member must satisfy regular expression pattern: [A-Za-z0-9.@\-_]+; ` +
 				"Value null at 'pipeline.roleArn' failed to satisfy constraint: Member must not be null; " +
 				"Value null at 'pipeline.stages.1.member.actions.1.member.actionTypeId.owner' failed to satisfy constraint: Member must not be null; " +
 				"Value '1000' at 'pipeline.stages.1.member.actions.1.member.runOrder' failed to satisfy constraint: Member must have value less than or equal to 999; " +
-				`Value 'bad name' at 'pipeline.stages.2.member.name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[A-Za-z0-9.@\-_]+$; ` +
+				`Value 'bad name' at 'pipeline.stages.2.member.name' failed to satisfy constraint: Member must satisfy regular expression pattern: [A-Za-z0-9.@\-_]+; ` +
 				"Value 'V3' at 'pipeline.pipelineType' failed to satisfy constraint: Member must satisfy enum value set: [V1, V2]; " +
 				"Value null at 'tags.1.member.key' failed to satisfy constraint: Member must not be null",
 		},
