@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cp "github.com/aws/aws-sdk-go-v2/service/codepipeline"
+)
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "pipewright")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+var exportLine = regexp.MustCompile(`^export AWS_ACCESS_KEY_ID=(AKIA[A-Z2-7]{16}) AWS_SECRET_ACCESS_KEY=(\S{40}) AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL=http://(\S+)$`)
+
+// serveUntilReady starts `pipewright serve` and returns the export line it prints.
+func serveUntilReady(t *testing.T, cmd *exec.Cmd) string {
+	t.Helper()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 10)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("serve exited before printing the export line")
+			}
+			if strings.HasPrefix(l, "export ") {
+				return l
+			}
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatal("serve printed no export line")
+		}
+	}
+}
+
+func TestServeGeneratesKeysAndShutsDownCleanly(t *testing.T) {
+	bin := buildBinary(t)
+	data := filepath.Join(t.TempDir(), "data")
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--data", data, "--addr", addr)
+	cmd.Env = withoutPipewrightKeys()
+	line := serveUntilReady(t, cmd)
+	m := exportLine.FindStringSubmatch(line)
+	if m == nil || m[3] != addr {
+		t.Fatalf("export line %q", line)
+	}
+	st, err := os.Stat(filepath.Join(data, credentialsFile))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file: %v %v", st.Mode(), err)
+	}
+	// The printed keys work with the SDK; others do not.
+	client := cp.New(cp.Options{BaseEndpoint: aws.String("http://" + addr), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(m[1], m[2], "")})
+	if _, err := client.ListPipelines(context.Background(), &cp.ListPipelinesInput{}); err != nil {
+		t.Fatalf("with the printed keys: %v", err)
+	}
+	// `pipewright env` prints the same line again.
+	out, err := exec.Command(bin, "env", "--data", data, "--addr", addr).Output()
+	if err != nil || strings.TrimSpace(string(out)) != line {
+		t.Fatalf("env: %q %v, want %q", out, err, line)
+	}
+	// SIGTERM shuts it down cleanly.
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("no clean exit after SIGTERM")
+	}
+	// A restart keeps the key pair.
+	cmd2 := exec.Command(bin, "serve", "--data", data, "--addr", addr)
+	cmd2.Env = withoutPipewrightKeys()
+	if again := serveUntilReady(t, cmd2); again != line {
+		t.Fatalf("keys changed across a restart: %q", again)
+	}
+	cmd2.Process.Signal(syscall.SIGINT)
+	cmd2.Wait()
+}
+
+func TestKeysFromEnvironment(t *testing.T) {
+	bin := buildBinary(t)
+	data := filepath.Join(t.TempDir(), "data")
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--data", data, "--addr", addr)
+	cmd.Env = append(withoutPipewrightKeys(), "PIPEWRIGHT_ACCESS_KEY_ID=AKIAENVKEY0000000000", "PIPEWRIGHT_SECRET_ACCESS_KEY=env-secret")
+	line := serveUntilReady(t, cmd)
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	if !strings.Contains(line, "AWS_ACCESS_KEY_ID=AKIAENVKEY0000000000 AWS_SECRET_ACCESS_KEY=env-secret") {
+		t.Fatalf("export line %q", line)
+	}
+	if _, err := os.Stat(filepath.Join(data, credentialsFile)); !os.IsNotExist(err) {
+		t.Fatal("keys from the environment must not be written to disk")
+	}
+}
+
+func TestFlagErrors(t *testing.T) {
+	for _, args := range [][]string{{"serve", "--account-id", "12"}, {"serve", "--region", "Mars"}, {"serve", "--stop-grace", "-1s"}, {"serve", "extra"}, {"bogus"}, {}} {
+		if err := run(args); err == nil {
+			t.Errorf("%v: want an error", args)
+		}
+	}
+	if err := run([]string{"env", "--data", t.TempDir()}); err == nil || !strings.Contains(err.Error(), "no key pair") {
+		t.Errorf("env before the first start: %v", err)
+	}
+}
+
+func withoutPipewrightKeys() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PIPEWRIGHT_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
