@@ -213,6 +213,9 @@ func (l *lineLog) add(line runner.Line) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	fmt.Fprintf(l.w, "%s %s\n", line.Time.UTC().Format("2006-01-02T15:04:05.000Z"), line.Text)
+	// Each line reaches the file at once, so a running action's log can be
+	// followed.
+	l.w.Flush()
 	l.last = append(l.last, line.Text)
 	if len(l.last) > 3 {
 		l.last = l.last[1:]

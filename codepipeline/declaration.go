@@ -183,8 +183,8 @@ func checkAction(stage string, stageIndex int, a *shape.ActionDeclaration, v2 bo
 			return apiError(excInvalidActionDeclaration, "Action '%s': output artifact files are only supported by the Commands action", a.GetName())
 		}
 	}
-	if a.TimeoutInMinutes != nil && t.kind != kindApproval && t.kind != kindCommands {
-		return apiError(excInvalidActionDeclaration, "Action '%s': timeoutInMinutes is not supported by its action type", a.GetName())
+	if a.TimeoutInMinutes != nil && t.kind != kindApproval {
+		return apiError(excInvalidActionDeclaration, "Action '%s': timeoutInMinutes is only available to the manual approval action type", a.GetName())
 	}
 	return nil
 }
@@ -201,7 +201,7 @@ func typeID(t *shape.ActionTypeId) ActionTypeID {
 }
 
 // compile turns a stored declaration into the engine's definition.
-func compile(raw json.RawMessage, version int32, tags []Tag) (*definition, error) {
+func compile(raw json.RawMessage, version int32, tags []Tag, region string) (*definition, error) {
 	var p shape.PipelineDeclaration
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, fmt.Errorf("stored declaration: %w", err)
@@ -210,10 +210,8 @@ func compile(raw json.RawMessage, version int32, tags []Tag) (*definition, error
 	if p.ArtifactStore != nil {
 		d.bucket = p.ArtifactStore.GetLocation()
 	} else {
-		for _, s := range p.ArtifactStores {
-			d.bucket = s.GetLocation()
-			break
-		}
+		store := p.ArtifactStores[region]
+		d.bucket = store.GetLocation()
 	}
 	for _, t := range tags {
 		if t.Key == TagAbandonCancelsJobs && strings.EqualFold(t.Value, "true") {
@@ -272,7 +270,7 @@ func (s *Service) definition(p *Pipeline) (*definition, error) {
 	if d != nil {
 		return d, nil
 	}
-	d, err := compile(p.Declaration, p.Version, p.Tags)
+	d, err := compile(p.Declaration, p.Version, p.Tags, s.cfg.Region)
 	if err != nil {
 		return nil, err
 	}

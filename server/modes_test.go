@@ -132,3 +132,26 @@ func TestRecreatedPipelineRunsItsNewDefinition(t *testing.T) {
 		t.Fatalf("the new definition did not run: %+v", a)
 	}
 }
+
+func TestArtifactStoresUseTheServersRegion(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	ts.gitRepo("app", map[string]string{"a": "a"})
+	decl := declaration("regions", "app", "", stage("Build", commandsAction("Build", 1, "true")))
+	decl.ArtifactStore = nil
+	decl.ArtifactStores = map[string]types.ArtifactStore{
+		"eu-west-1":  {Type: types.ArtifactStoreTypeS3, Location: aws.String("bucket-west")},
+		"us-east-1":  {Type: types.ArtifactStoreTypeS3, Location: aws.String("bucket-east")},
+		"ap-south-1": {Type: types.ArtifactStoreTypeS3, Location: aws.String("bucket-south")},
+	}
+	id := ts.createPipeline(decl)
+	ts.waitStatus("regions", id, types.PipelineExecutionStatusSucceeded, 20*time.Second)
+	acts, err := ts.client.ListActionExecutions(ctx, &cp.ListActionExecutionsInput{PipelineName: aws.String("regions"), Filter: &types.ActionExecutionFilter{PipelineExecutionId: &id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := acts.ActionExecutionDetails[len(acts.ActionExecutionDetails)-1]
+	if b := aws.ToString(src.Output.OutputArtifacts[0].S3location.Bucket); b != "bucket-east" {
+		t.Fatalf("artifacts went to %s, want the us-east-1 store bucket-east", b)
+	}
+}

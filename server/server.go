@@ -54,8 +54,17 @@ type Server struct {
 // Open builds a server over cfg.Data and starts carrying on the work that
 // was recorded there; Serve then answers requests.
 func Open(ctx context.Context, cfg Config) (*Server, error) {
+	// Paths are made absolute: commands run in their own workspaces and
+	// must see the same files the server does.
+	var err error
+	if cfg.Data, err = filepath.Abs(cfg.Data); err != nil {
+		return nil, err
+	}
 	if cfg.GitRoot == "" {
 		cfg.GitRoot = filepath.Join(cfg.Data, "git")
+	}
+	if cfg.GitRoot, err = filepath.Abs(cfg.GitRoot); err != nil {
+		return nil, err
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

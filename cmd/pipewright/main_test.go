@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cp "github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 )
 
 func buildBinary(t *testing.T) string {
@@ -156,4 +158,56 @@ func withoutPipewrightKeys() []string {
 		}
 	}
 	return env
+}
+
+// TestRelativeDataDirectory runs the default-style relative --data: the
+// commands of an action run in their own workspace and must still find
+// what the server prepared for them.
+func TestRelativeDataDirectory(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	repo := filepath.Join(dir, ".pipewright", "git", "app")
+	for _, args := range [][]string{{"init", "-q", "-b", "main", repo}, {"-C", repo, "commit", "-q", "--allow-empty", "-m", "c"}} {
+		c := exec.Command("git", args...)
+		c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@e", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@e")
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--data", ".pipewright", "--addr", addr)
+	cmd.Dir = dir
+	cmd.Env = append(withoutPipewrightKeys(), "PIPEWRIGHT_ACCESS_KEY_ID=AKIAENVKEY0000000000", "PIPEWRIGHT_SECRET_ACCESS_KEY=env-secret")
+	serveUntilReady(t, cmd)
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	client := cp.New(cp.Options{BaseEndpoint: aws.String("http://" + addr), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAENVKEY0000000000", "env-secret", "")})
+	body := `{"name":"rel","roleArn":"arn:aws:iam::000000000000:role/r","artifactStore":{"type":"S3","location":"rel-bucket"},"stages":[
+	 {"name":"Source","actions":[{"name":"S","actionTypeId":{"category":"Source","owner":"AWS","provider":"CodeCommit","version":"1"},"configuration":{"RepositoryName":"app","BranchName":"main"},"outputArtifacts":[{"name":"code"}]}]},
+	 {"name":"Build","actions":[{"name":"B","actionTypeId":{"category":"Compute","owner":"AWS","provider":"Commands","version":"1"},"inputArtifacts":[{"name":"code"}],"commands":["export V=1","test -d \"$CODEBUILD_SRC_DIR\""],"outputVariables":["V"]}]}]}`
+	var decl types.PipelineDeclaration
+	if err := json.Unmarshal([]byte(body), &decl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreatePipeline(context.Background(), &cp.CreatePipelineInput{Pipeline: &decl}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := client.ListPipelineExecutions(context.Background(), &cp.ListPipelineExecutionsInput{PipelineName: aws.String("rel")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := out.PipelineExecutionSummaries[0].Status; st == types.PipelineExecutionStatusSucceeded {
+			return
+		} else if st != types.PipelineExecutionStatusInProgress || time.Now().After(deadline) {
+			state, _ := client.GetPipelineState(context.Background(), &cp.GetPipelineStateInput{Name: aws.String("rel")})
+			msg := ""
+			if a := state.StageStates[1].ActionStates[0].LatestExecution; a != nil && a.ErrorDetails != nil {
+				msg = aws.ToString(a.ErrorDetails.Message)
+			}
+			t.Fatalf("execution %s: %s", st, msg)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
