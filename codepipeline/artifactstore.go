@@ -23,11 +23,16 @@ func (s *Service) storeArtifact(bucket string, r *ActionRun, name string, write 
 	if _, err := tmp.Seek(0, 0); err != nil {
 		return ArtifactRef{}, err
 	}
-	key := truncate(r.Pipeline, 20) + "/" + truncate(name, 10) + "/" + randomKey(7)
+	key := artifactKey(r.Pipeline, name)
 	if _, err := s.cfg.Artifacts.Put(bucket, key, tmp); err != nil {
 		return ArtifactRef{}, err
 	}
 	return ArtifactRef{Name: name, Bucket: bucket, Key: key}, nil
+}
+
+// artifactKey is a new object key for an artifact, formed as AWS forms it.
+func artifactKey(pipeline, artifact string) string {
+	return truncate(pipeline, 20) + "/" + truncate(artifact, 10) + "/" + randomKey(7)
 }
 
 // artifactPath is the file holding an artifact's content.

@@ -53,21 +53,10 @@ func (s *Service) runCommands(ctx context.Context, r *ActionRun, a *actionDef, b
 	}
 	env = append(env, "HOME="+home, "CODEPIPELINE_EXECUTION_ID="+r.ExecutionID, "CODEPIPELINE_ACTION_EXECUTION_ID="+r.ID)
 
-	_, vars := s.producedVars(ctx, r)
-	for _, v := range a.env {
-		val, err := resolveVars(v.value, vars)
-		if err != nil {
-			return failed(errConfiguration, err.Error())
-		}
-		env = append(env, v.name+"="+val)
-	}
+	env = append(env, r.Env...)
 	var script strings.Builder
-	for _, c := range a.commands {
-		line, err := resolveVars(c, vars)
-		if err != nil {
-			return failed(errConfiguration, err.Error())
-		}
-		script.WriteString(line)
+	for _, c := range r.Commands {
+		script.WriteString(c)
 		script.WriteByte('\n')
 	}
 	varsFile := filepath.Join(ws, "variables")
@@ -139,24 +128,6 @@ func (s *Service) zipOutput(bucket string, r *ActionRun, o outputDecl, dir strin
 		return err
 	})
 	return ref, n, err
-}
-
-// producedVars returns the variables visible to an action of the execution.
-func (s *Service) producedVars(ctx context.Context, r *ActionRun) (map[string]ArtifactRef, map[string]map[string]string) {
-	w := &world{runs: map[string][]*ActionRun{}}
-	var e *Execution
-	s.store.View(ctx, func(tx Tx) error {
-		var err error
-		if e, err = tx.GetExecution(r.Pipeline, r.ExecutionID); err != nil {
-			return err
-		}
-		w.runs[e.ID], err = tx.ListActionRunsForExecution(e.ID)
-		return err
-	})
-	if e == nil {
-		return nil, map[string]map[string]string{}
-	}
-	return w.produced(e)
 }
 
 // baseEnv is the environment commands start from: enough to find programs,

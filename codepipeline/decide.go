@@ -436,6 +436,12 @@ func (w *world) newRun(e *Execution, sr *StageRun, a *actionDef, c *changes) *Ac
 		return r
 	}
 	r.Input.ResolvedConfiguration = resolved
+	if a.kind == kindCommands {
+		if err := resolveCommands(r, a, vars); err != nil {
+			w.endRun(r, ActionFailed, errConfiguration, err.Error())
+			return r
+		}
+	}
 	switch a.kind {
 	case kindApproval:
 		r.Token = w.newID()

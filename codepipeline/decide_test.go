@@ -399,3 +399,32 @@ func TestDecideStopRules(t *testing.T) {
 		}
 	}
 }
+
+func TestDecideResolvesCommandsAndFailsOnUnknownVariables(t *testing.T) {
+	f := newFixture(t, "SUPERSEDED")
+	f.def.stages[1].actions[0].env = []envVar{{name: "V", value: "#{variables.Missing}"}}
+	f.def.stages[1].actions[1].commands = []string{"echo #{codepipeline.PipelineExecutionId}"}
+	f.def.stages[1].actions[1].env = []envVar{{name: "ID", value: "#{codepipeline.PipelineExecutionId}"}}
+	e := f.start()
+	f.reconcile()
+	f.finish(e, "Src", ActionSucceeded)
+	f.reconcile()
+	var b1, b2 *ActionRun
+	for _, r := range f.runs[e.ID] {
+		switch r.Action {
+		case "B1":
+			b1 = r
+		case "B2":
+			b2 = r
+		}
+	}
+	if b1 == nil || b1.Status != ActionFailed || b1.ErrorCode != errConfiguration || !strings.Contains(b1.ErrorMessage, "Missing") {
+		t.Fatalf("unresolvable env: %+v", b1)
+	}
+	if b2 == nil || b2.Status != ActionInProgress {
+		t.Fatalf("B2: %+v", b2)
+	}
+	if len(b2.Commands) != 1 || b2.Commands[0] != "echo "+e.ID || len(b2.Env) != 1 || b2.Env[0] != "ID="+e.ID {
+		t.Fatalf("B2 not resolved: %q %q", b2.Commands, b2.Env)
+	}
+}

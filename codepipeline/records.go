@@ -125,7 +125,11 @@ type ActionRun struct {
 	ExternalURL     string
 	Input           ActionInput
 	Output          ActionOutput
-	UpdatedBy       string
+	// Commands and Env are a Commands action's commands and environment
+	// (NAME=value) with variables resolved when the run was created.
+	Commands  []string `json:",omitempty"`
+	Env       []string `json:",omitempty"`
+	UpdatedBy string
 	// Boot is the server life that started the action's job; a job action
 	// still InProgress under another boot lost its process with the server.
 	Boot string

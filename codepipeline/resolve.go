@@ -57,3 +57,23 @@ func resolveConfig(config map[string]string, vars map[string]map[string]string) 
 	}
 	return out, nil
 }
+
+// resolveCommands sets a Commands run's commands and environment with their
+// variables resolved.
+func resolveCommands(r *ActionRun, a *actionDef, vars map[string]map[string]string) error {
+	for _, c := range a.commands {
+		line, err := resolveVars(c, vars)
+		if err != nil {
+			return err
+		}
+		r.Commands = append(r.Commands, line)
+	}
+	for _, e := range a.env {
+		v, err := resolveVars(e.value, vars)
+		if err != nil {
+			return err
+		}
+		r.Env = append(r.Env, e.name+"="+v)
+	}
+	return nil
+}

@@ -43,6 +43,9 @@ type Service struct {
 	defs   map[defKey]*definition
 
 	state stateCache
+
+	archivesMu sync.Mutex
+	archives   map[archiveKey]ArtifactRef
 }
 
 // New returns the service; Start begins running executions.
@@ -56,7 +59,7 @@ func New(cfg Config) *Service {
 	s := &Service{
 		cfg: cfg, store: cfg.Store, engine: cfg.Engine, log: cfg.Log,
 		jobs: &jobs{runner: cfg.Runner, grace: cfg.StopGrace, log: cfg.Log, live: map[string]*liveJob{}},
-		defs: map[defKey]*definition{},
+		defs: map[defKey]*definition{}, archives: map[archiveKey]ArtifactRef{},
 	}
 	s.state.init()
 	cfg.Engine.Register(kindPipeline, s.reconcile)

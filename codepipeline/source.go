@@ -43,9 +43,7 @@ func (s *Service) runSource(ctx context.Context, r *ActionRun, a *actionDef, buc
 	}
 
 	out := a.outputs[0].name
-	ref, err := s.storeArtifact(bucket, r, out, func(f *os.File) error {
-		return gitsource.Archive(ctx, repo, commit.ID, f)
-	})
+	ref, err := s.archive(ctx, bucket, r, out, repo, commit.ID)
 	if err != nil {
 		return failed(errJobFailed, "Could not archive the commit: "+err.Error())
 	}
@@ -88,3 +86,39 @@ func (s *Service) overrideFor(ctx context.Context, r *ActionRun) string {
 func failed(code, msg string) jobResult {
 	return jobResult{status: ActionFailed, errCode: code, errMsg: msg}
 }
+
+// archive stores the zip of a commit as the output artifact of r. A commit
+// this server life already archived into the bucket is published again by
+// linking the earlier zip (archives of one commit are byte-identical), so
+// re-running an unchanged branch costs no archiving.
+func (s *Service) archive(ctx context.Context, bucket string, r *ActionRun, name, repo, commit string) (ArtifactRef, error) {
+	k := archiveKey{repo: repo, commit: commit, bucket: bucket}
+	s.archivesMu.Lock()
+	prev, ok := s.archives[k]
+	s.archivesMu.Unlock()
+	if ok {
+		key := artifactKey(r.Pipeline, name)
+		if _, err := s.cfg.Artifacts.Link(bucket, prev.Key, key); err == nil {
+			return ArtifactRef{Name: name, Bucket: bucket, Key: key}, nil
+		}
+	}
+	ref, err := s.storeArtifact(bucket, r, name, func(f *os.File) error {
+		return gitsource.Archive(ctx, repo, commit, f)
+	})
+	if err != nil {
+		return ref, err
+	}
+	s.archivesMu.Lock()
+	if len(s.archives) >= maxArchives {
+		clear(s.archives)
+	}
+	s.archives[k] = ref
+	s.archivesMu.Unlock()
+	return ref, nil
+}
+
+// archiveKey identifies the archive of one commit in one bucket.
+type archiveKey struct{ repo, commit, bucket string }
+
+// maxArchives bounds the remembered archives.
+const maxArchives = 1024

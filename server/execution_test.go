@@ -310,3 +310,45 @@ func TestDisabledTransitionHoldsExecutions(t *testing.T) {
 	_, err = ts.client.EnableStageTransition(ctx, &cp.EnableStageTransitionInput{PipelineName: aws.String("hold"), StageName: aws.String("Nope"), TransitionType: types.StageTransitionTypeInbound})
 	apiErr[*types.StageNotFoundException](t, err)
 }
+
+// TestRerunOfACommitGetsItsOwnArtifact: a second execution of an unchanged
+// branch publishes the commit's archive under a new key (linked, not
+// archived again), and a new commit is archived anew.
+func TestRerunOfACommitGetsItsOwnArtifact(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	ts.gitRepo("app", map[string]string{"v": "1"})
+	first := ts.createPipeline(declaration("rerun", "app", "", stage("Build", commandsAction("Build", 1, "cat v"))))
+	ts.waitStatus("rerun", first, types.PipelineExecutionStatusSucceeded, 20*time.Second)
+	second := ts.start("rerun")
+	ts.waitStatus("rerun", second, types.PipelineExecutionStatusSucceeded, 20*time.Second)
+	ts.gitRepo("app", map[string]string{"v": "2"})
+	third := ts.start("rerun")
+	ts.waitStatus("rerun", third, types.PipelineExecutionStatusSucceeded, 20*time.Second)
+
+	sourceArtifact := func(id string) []byte {
+		acts, err := ts.client.ListActionExecutions(ctx, &cp.ListActionExecutionsInput{PipelineName: aws.String("rerun"), Filter: &types.ActionExecutionFilter{PipelineExecutionId: &id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc := acts.ActionExecutionDetails[len(acts.ActionExecutionDetails)-1].Output.OutputArtifacts[0].S3location
+		b, err := os.ReadFile(filepath.Join(ts.data, "artifacts", aws.ToString(loc.Bucket), aws.ToString(loc.Key)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]byte(aws.ToString(loc.Key)+"\n"), b...)
+	}
+	a, b, c := sourceArtifact(first), sourceArtifact(second), sourceArtifact(third)
+	keyA, zipA, _ := strings.Cut(string(a), "\n")
+	keyB, zipB, _ := strings.Cut(string(b), "\n")
+	_, zipC, _ := strings.Cut(string(c), "\n")
+	if keyA == keyB {
+		t.Fatal("two executions share one artifact key")
+	}
+	if zipA != zipB {
+		t.Fatal("the same commit gave different archives")
+	}
+	if zipC == zipA {
+		t.Fatal("a new commit reused the old archive")
+	}
+}
