@@ -15,14 +15,17 @@ import (
 	"github.com/pipewright/pipewright/runner"
 )
 
+// workspace is the directory a job action works in; startJob removes it
+// once the action's result is recorded.
+func (s *Service) workspace(r *ActionRun) string { return filepath.Join(s.cfg.WorkDir, r.ID) }
+
 // runCommands carries out Compute/AWS/Commands: a fresh workspace holds the
 // input artifacts (the first at CODEBUILD_SRC_DIR, the others at
 // CODEBUILD_SRC_DIR_<name>), the commands run in one shell session there,
 // the output artifacts collect the declared files, and the output is kept as
 // the action's log.
 func (s *Service) runCommands(ctx context.Context, r *ActionRun, a *actionDef, bucket string) jobResult {
-	ws := filepath.Join(s.cfg.WorkDir, r.ID)
-	defer os.RemoveAll(ws)
+	ws := s.workspace(r)
 	env := baseEnv()
 	var primary string
 	for i, in := range r.Input.InputArtifacts {

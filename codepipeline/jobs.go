@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -171,6 +172,9 @@ func (s *Service) startJob(r *ActionRun, def *definition) {
 			}
 		}
 		s.complete(r.ID, r.Pipeline, res)
+		// The workspace goes after the result is recorded: deleting files
+		// can take long, and nobody waits for it.
+		os.RemoveAll(s.workspace(r))
 	}()
 }
 

@@ -6,6 +6,8 @@ package codepipeline
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -69,6 +71,7 @@ func New(cfg Config) *Service {
 // Start wakes every pipeline that has active executions, so that work
 // recorded before a restart carries on. Call it after the engine started.
 func (s *Service) Start(ctx context.Context) error {
+	s.removeWorkspaces()
 	var names []string
 	if err := s.store.View(ctx, func(tx Tx) error {
 		var err error
@@ -99,3 +102,18 @@ func (s *Service) wake(pipeline string) {
 }
 
 func newUUID() string { return uuid.NewString() }
+
+// removeWorkspaces deletes the workspaces an earlier life left behind: its
+// job actions are failed (or were recorded) and nothing will use them.
+func (s *Service) removeWorkspaces() {
+	if s.cfg.WorkDir == "" {
+		return
+	}
+	entries, err := os.ReadDir(s.cfg.WorkDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		os.RemoveAll(filepath.Join(s.cfg.WorkDir, e.Name()))
+	}
+}

@@ -103,6 +103,12 @@ func TestExecutionRunsEveryStage(t *testing.T) {
 		t.Fatalf("log:\n%s", body)
 	}
 
+	// Workspaces go once their action's result is recorded.
+	eventually(t, 5*time.Second, "workspaces removed", func() bool {
+		entries, err := os.ReadDir(filepath.Join(ts.data, "work"))
+		return err == nil && len(entries) == 0
+	})
+
 	st := ts.state("run")
 	if len(st.StageStates) != 3 {
 		t.Fatalf("stages %d", len(st.StageStates))
