@@ -180,10 +180,11 @@ func (s *Service) startJob(r *ActionRun, def *definition) {
 
 // complete records a job's result unless the action ended otherwise
 // meanwhile (an abandon wins over a late result), then wakes the pipeline.
+// A result lost to a power loss leaves the action to the lost-job rule.
 func (s *Service) complete(id, pipeline string, res jobResult) {
 	ctx := context.Background()
 	for {
-		err := s.store.Update(ctx, func(tx Tx) error {
+		err := s.store.Progress(ctx, func(tx Tx) error {
 			r, err := tx.GetActionRun(id)
 			if err != nil {
 				return err
@@ -226,7 +227,7 @@ func (s *Service) recordHandle(id string, p *runner.Process) {
 		return
 	}
 	for {
-		err := s.store.Update(context.Background(), func(tx Tx) error {
+		err := s.store.Progress(context.Background(), func(tx Tx) error {
 			r, err := tx.GetActionRun(id)
 			if err != nil {
 				return err

@@ -14,11 +14,12 @@ const kindPipeline = "codepipeline.pipeline"
 // reconcile advances the active executions of one pipeline: it decides from
 // the stored state alone, persists the decision in one transaction and then
 // carries out the effects (start jobs, terminate abandoned ones, reap
-// leftovers of an earlier life).
+// leftovers of an earlier life). The decision is engine progress: were it
+// lost to a power loss, the next reconcile derives it again.
 func (s *Service) reconcile(ctx context.Context, name string) (time.Time, error) {
 	var c *changes
 	var def *definition
-	err := s.store.Update(ctx, func(tx Tx) error {
+	err := s.store.Progress(ctx, func(tx Tx) error {
 		c = nil
 		p, err := tx.GetPipeline(name)
 		if errors.Is(err, ErrNotFound) {
@@ -66,7 +67,12 @@ func (s *Service) reconcile(ctx context.Context, name string) (time.Time, error)
 	for _, ef := range c.effects {
 		s.carryOut(ef, def)
 	}
-	return c.wakeAt, nil
+	if c.wakeAt.IsZero() {
+		return time.Time{}, nil
+	}
+	// The engine's timers run on the wall clock; the decision's times on
+	// the service's clock.
+	return time.Now().Add(c.wakeAt.Sub(s.now())), nil
 }
 
 // persist writes a decision: new records are created, changed ones updated

@@ -7,12 +7,22 @@ import (
 )
 
 // Store is the persistence the CodePipeline service needs. Every method of
-// Tx works inside one transaction; Update commits all of fn's writes or none.
-// Updates are compare-and-set on RowVersion: when the stored version is not
-// the record's, the write returns ErrConflict and changes nothing; on
-// success the record's RowVersion is advanced.
+// Tx works inside one transaction; Update and Progress commit all of fn's
+// writes or none. Updates are compare-and-set on RowVersion: when the
+// stored version is not the record's, the write returns ErrConflict and
+// changes nothing; on success the record's RowVersion is advanced.
 type Store interface {
+	// Update commits durably: once it returns, neither a crash of the
+	// server nor a power loss undoes the change. The API records what a
+	// user asked for (a start, a stop, an approval) with it.
 	Update(ctx context.Context, fn func(Tx) error) error
+	// Progress commits so that a crash of the server process (kill -9)
+	// never undoes the change, but a power loss or kernel crash may undo
+	// the latest ones (the store stays consistent). The engine records
+	// what it derives with it: after such a loss, the reconcile derives it
+	// again from the durable records, and jobs that were running are
+	// failed as lost.
+	Progress(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error
 }
 

@@ -4,12 +4,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cp "github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+
+	"github.com/pipewright/pipewright/server"
 )
 
 // createPipeline creates a pipeline and returns the id of the execution
@@ -356,5 +359,42 @@ func TestRerunOfACommitGetsItsOwnArtifact(t *testing.T) {
 	}
 	if zipC == zipA {
 		t.Fatal("a new commit reused the old archive")
+	}
+}
+
+func TestApprovalExpires(t *testing.T) {
+	t.Parallel()
+	// The services' clock can jump: once it is past the approval's
+	// deadline, the next reconcile fails the approval. (That a timer wakes
+	// the reconcile at the deadline is the engine's own test.)
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	ts := startServer(t, func(c *server.Config) { c.Now = clock })
+	ts.gitRepo("app", map[string]string{"a": "a"})
+	ok := approvalAction("Ok")
+	ok.TimeoutInMinutes = aws.Int32(5)
+	id := ts.createPipeline(declaration("expire", "app", "", stage("Approve", ok)))
+	ts.approvalToken("expire", "Approve", "Ok")
+	offset.Store(int64(4 * time.Minute))
+	ts.tag("expire", "poke", "1")
+	time.Sleep(100 * time.Millisecond)
+	if st := ts.execStatus("expire", id); st != types.PipelineExecutionStatusInProgress {
+		t.Fatalf("expired before its timeout: %s", st)
+	}
+	offset.Store(int64(5*time.Minute + time.Second))
+	ts.tag("expire", "poke", "2")
+	ts.waitStatus("expire", id, types.PipelineExecutionStatusFailed, 10*time.Second)
+	a := ts.actionState("expire", "Approve", "Ok")
+	if a.Status != types.ActionExecutionStatusFailed || a.ErrorDetails == nil || !strings.Contains(aws.ToString(a.ErrorDetails.Message), "expired") || a.Token != nil {
+		t.Fatalf("expired approval: %+v", a)
+	}
+}
+
+// tag tags a pipeline, which also makes the engine reconcile it.
+func (ts *testServer) tag(pipeline, key, value string) {
+	ts.t.Helper()
+	arn := "arn:aws:codepipeline:us-east-1:000000000000:" + pipeline
+	if _, err := ts.client.TagResource(ctx, &cp.TagResourceInput{ResourceArn: &arn, Tags: []types.Tag{{Key: &key, Value: &value}}}); err != nil {
+		ts.t.Fatal(err)
 	}
 }

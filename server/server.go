@@ -36,6 +36,8 @@ type Config struct {
 	Log             *slog.Logger
 	// Containment forces the runner's method ("" = detect), for tests.
 	Containment string
+	// Now is the clock of the services (nil = time.Now), for tests.
+	Now func() time.Time
 }
 
 // Server is a running pipewright.
@@ -93,7 +95,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	cp := codepipeline.New(codepipeline.Config{
 		Store: db.CodePipeline(), Engine: eng, Runner: run, Artifacts: arts,
 		GitRoot: cfg.GitRoot, WorkDir: work, LogDir: logs,
-		Region: cfg.Region, AccountID: cfg.AccountID, StopGrace: cfg.StopGrace, Log: cfg.Log,
+		Region: cfg.Region, AccountID: cfg.AccountID, StopGrace: cfg.StopGrace, Log: cfg.Log, Now: cfg.Now,
 	})
 	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, cp: cp}
 	auth := &authenticator{v: &sigv4.Verifier{Region: cfg.Region, Lookup: s.lookupKey}}

@@ -17,15 +17,11 @@ func (db *DB) CodePipeline() codepipeline.Store { return cpStore{db} }
 type cpStore struct{ db *DB }
 
 func (s cpStore) Update(ctx context.Context, fn func(codepipeline.Tx) error) error {
-	tx, err := s.db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(cpTx{ctx: ctx, tx: tx}); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return s.db.writeTx(ctx, true, func(tx *sql.Tx) error { return fn(cpTx{ctx: ctx, tx: tx}) })
+}
+
+func (s cpStore) Progress(ctx context.Context, fn func(codepipeline.Tx) error) error {
+	return s.db.writeTx(ctx, false, func(tx *sql.Tx) error { return fn(cpTx{ctx: ctx, tx: tx}) })
 }
 
 func (s cpStore) View(ctx context.Context, fn func(codepipeline.Tx) error) error {

@@ -20,9 +20,17 @@ var migrations embed.FS
 
 // DB is an open pipewright database. Writes go through one connection, so
 // write transactions are serialized; reads use a pool and see committed data.
+//
+// Durable commits run with synchronous=FULL (the WAL is fsynced at every
+// commit); progress commits with synchronous=NORMAL (written to the WAL, which
+// the next durable commit or checkpoint fsyncs), which a crash of the
+// process cannot undo but a power loss can.
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
+	// durable is the writer connection's current synchronous mode; it is
+	// read and changed only by the holder of that one connection.
+	durable bool
 }
 
 // Open opens (creating when missing) the database at path and applies the
@@ -44,7 +52,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	r.SetConnMaxLifetime(0)
-	db := &DB{write: w, read: r}
+	db := &DB{write: w, read: r, durable: true}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -104,4 +112,33 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// writeTx runs fn in a write transaction on the writer connection and
+// commits it, durably (fsynced) or not.
+func (db *DB) writeTx(ctx context.Context, durable bool, fn func(*sql.Tx) error) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if db.durable != durable {
+		mode := "NORMAL"
+		if durable {
+			mode = "FULL"
+		}
+		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = "+mode); err != nil {
+			return err
+		}
+		db.durable = durable
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }

@@ -24,6 +24,7 @@ func CodePipeline(t *testing.T, open func(t *testing.T) codepipeline.Store) {
 		"ExecutionCompareAndSet":  testExecutionCAS,
 		"StageAndActionRuns":      testRuns,
 		"UpdateIsAtomic":          testAtomic,
+		"ProgressCommits":         testProgress,
 		"DeleteRemovesHistory":    testDelete,
 		"ConcurrentWritersSerial": testConcurrentCAS,
 	}
@@ -412,6 +413,48 @@ func testConcurrentCAS(t *testing.T, s codepipeline.Store) {
 	s.View(ctx, func(tx codepipeline.Tx) error {
 		if p, _ := tx.GetPipeline("p"); p.Version != 1+n {
 			t.Fatalf("lost updates: version %d, want %d", p.Version, 1+n)
+		}
+		return nil
+	})
+}
+
+// testProgress checks that Progress commits and rolls back like Update and
+// that durable and progress commits interleave.
+func testProgress(t *testing.T, s codepipeline.Store) {
+	if err := s.Progress(ctx, func(tx codepipeline.Tx) error { return tx.CreatePipeline(newPipeline("p")) }); err != nil {
+		t.Fatal(err)
+	}
+	update(t, s, func(tx codepipeline.Tx) error {
+		return tx.CreateExecution(newExecution("e", "p", codepipeline.ExecutionInProgress))
+	})
+	boom := errors.New("boom")
+	err := s.Progress(ctx, func(tx codepipeline.Tx) error {
+		e, err := tx.GetExecution("p", "e")
+		if err != nil {
+			return err
+		}
+		e.Status = codepipeline.ExecutionSucceeded
+		if err := tx.UpdateExecution(e); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Progress must return fn's error: %v", err)
+	}
+	if err := s.Progress(ctx, func(tx codepipeline.Tx) error {
+		e, _ := tx.GetExecution("p", "e")
+		if e.Status != codepipeline.ExecutionInProgress {
+			return fmt.Errorf("a failed Progress changed the execution: %s", e.Status)
+		}
+		e.Status = codepipeline.ExecutionFailed
+		return tx.UpdateExecution(e)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.View(ctx, func(tx codepipeline.Tx) error {
+		if e, _ := tx.GetExecution("p", "e"); e.Status != codepipeline.ExecutionFailed {
+			t.Fatalf("after Progress: %s", e.Status)
 		}
 		return nil
 	})
