@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -172,9 +171,10 @@ func (s *Service) startJob(r *ActionRun, def *definition) {
 			}
 		}
 		s.complete(r.ID, r.Pipeline, res)
-		// The workspace goes after the result is recorded: deleting files
-		// can take long, and nobody waits for it.
-		os.RemoveAll(s.workspace(r))
+		// The workspace goes after the result is recorded, and is deleted
+		// by the janitor, one at a time: unlinking many files can stall the
+		// disk the store fsyncs on.
+		s.discard(s.workspace(r))
 	}()
 }
 

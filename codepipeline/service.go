@@ -48,6 +48,9 @@ type Service struct {
 
 	archivesMu sync.Mutex
 	archives   map[archiveKey]ArtifactRef
+
+	trash       chan string
+	janitorDone chan struct{}
 }
 
 // New returns the service; Start begins running executions.
@@ -62,7 +65,9 @@ func New(cfg Config) *Service {
 		cfg: cfg, store: cfg.Store, engine: cfg.Engine, log: cfg.Log,
 		jobs: &jobs{runner: cfg.Runner, grace: cfg.StopGrace, log: cfg.Log, live: map[string]*liveJob{}},
 		defs: map[defKey]*definition{}, archives: map[archiveKey]ArtifactRef{},
+		trash: make(chan string, 4096), janitorDone: make(chan struct{}),
 	}
+	go s.janitor()
 	s.state.init()
 	cfg.Engine.Register(kindPipeline, s.reconcile)
 	return s
@@ -88,7 +93,11 @@ func (s *Service) Start(ctx context.Context) error {
 
 // Close terminates the job actions of this life and waits until each has
 // recorded how it ended. Call it before stopping the engine.
-func (s *Service) Close() { s.jobs.closeAll() }
+func (s *Service) Close() {
+	s.jobs.closeAll()
+	close(s.trash)
+	<-s.janitorDone
+}
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
 
@@ -114,6 +123,39 @@ func (s *Service) removeWorkspaces() {
 		return
 	}
 	for _, e := range entries {
-		os.RemoveAll(filepath.Join(s.cfg.WorkDir, e.Name()))
+		s.discard(filepath.Join(s.cfg.WorkDir, e.Name()))
+	}
+}
+
+// trashDir is where discarded workspaces wait for the janitor.
+func (s *Service) trashDir() string { return filepath.Join(s.cfg.WorkDir, ".trash") }
+
+// discard moves a directory out of the way at once (one rename) and leaves
+// its deletion to the janitor.
+func (s *Service) discard(dir string) {
+	if dir == s.trashDir() {
+		s.trash <- dir
+		return
+	}
+	if err := os.MkdirAll(s.trashDir(), 0o700); err == nil {
+		dst := filepath.Join(s.trashDir(), filepath.Base(dir))
+		if os.Rename(dir, dst) == nil {
+			dir = dst
+		} else if _, err := os.Stat(dir); err != nil {
+			return
+		}
+	}
+	select {
+	case s.trash <- dir:
+	default:
+		os.RemoveAll(dir)
+	}
+}
+
+// janitor deletes discarded directories one at a time until Close.
+func (s *Service) janitor() {
+	defer close(s.janitorDone)
+	for dir := range s.trash {
+		os.RemoveAll(dir)
 	}
 }

@@ -109,7 +109,8 @@ func TestExecutionRunsEveryStage(t *testing.T) {
 	// Workspaces go once their action's result is recorded.
 	eventually(t, 5*time.Second, "workspaces removed", func() bool {
 		entries, err := os.ReadDir(filepath.Join(ts.data, "work"))
-		return err == nil && len(entries) == 0
+		trash, _ := os.ReadDir(filepath.Join(ts.data, "work", ".trash"))
+		return err == nil && len(trash) == 0 && (len(entries) == 0 || len(entries) == 1 && entries[0].Name() == ".trash")
 	})
 
 	st := ts.state("run")
