@@ -302,7 +302,10 @@ func (b *bench) benchState(ctx context.Context) (*stateResult, error) {
 // wrkState checks the pipeline's history size, pre-signs GetPipelineState,
 // verifies it and runs wrk.
 func (b *bench) wrkState(ctx context.Context, name, tag string, executions int) (*wrkResult, error) {
-	if err := sleepCtx(ctx, 2*time.Second); err != nil { // let the server settle
+	// Let the server settle: the runs before leave background work (the
+	// janitor deleting workspaces, terminated trees, a WAL checkpoint), and
+	// both wrk runs must start from the same idle machine to be comparable.
+	if _, err := waitQuiet(ctx, 30*time.Second); err != nil {
 		return nil, err
 	}
 	p, err := presign(ctx, b.srv.url, b.srv.addr, name)
