@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pipewright/pipewright/runner"
@@ -34,7 +35,12 @@ type jobs struct {
 	live    map[string]*liveJob
 	closing bool
 	wg      sync.WaitGroup
+	// activity is when a job last started or ended (unix nanoseconds).
+	activity atomic.Int64
 }
+
+// lastActivity is when a job last started or ended.
+func (j *jobs) lastActivity() time.Time { return time.Unix(0, j.activity.Load()) }
 
 type liveJob struct {
 	cancel context.CancelFunc
@@ -53,6 +59,7 @@ func (j *jobs) add(id string, cancel context.CancelFunc) bool {
 	}
 	j.live[id] = &liveJob{cancel: cancel}
 	j.wg.Add(1)
+	j.activity.Store(time.Now().UnixNano())
 	return true
 }
 
@@ -76,6 +83,7 @@ func (j *jobs) done(id string) {
 		delete(j.live, id)
 		j.wg.Done()
 	}
+	j.activity.Store(time.Now().UnixNano())
 }
 
 // terminate stops one job: its context is cancelled and its process tree

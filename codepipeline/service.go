@@ -152,10 +152,33 @@ func (s *Service) discard(dir string) {
 	}
 }
 
-// janitor deletes discarded directories one at a time until Close.
+// Deleting waits for a quiet moment: no job started or ended for
+// trashQuiet, unless more than maxTrash directories wait.
+const (
+	trashQuiet = 500 * time.Millisecond
+	maxTrash   = 256
+)
+
+// janitor deletes discarded directories one at a time, when no job starts
+// or ends, so that unlinking does not slow down the work that runs. What
+// is left at Close is deleted at the next start.
 func (s *Service) janitor() {
 	defer close(s.janitorDone)
-	for dir := range s.trash {
-		os.RemoveAll(dir)
+	var pending []string
+	tick := time.NewTicker(trashQuiet / 5)
+	defer tick.Stop()
+	for {
+		select {
+		case dir, ok := <-s.trash:
+			if !ok {
+				return
+			}
+			pending = append(pending, dir)
+		case <-tick.C:
+		}
+		for len(pending) > 0 && (len(pending) > maxTrash || time.Since(s.jobs.lastActivity()) >= trashQuiet) {
+			os.RemoveAll(pending[0])
+			pending = pending[1:]
+		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cp "github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
@@ -83,10 +85,28 @@ func (ts *testServer) restart(opts ...option) {
 
 func newClient(url, key, secret string) *cp.Client {
 	return cp.New(cp.Options{
-		BaseEndpoint:     aws.String(url),
-		Region:           "us-east-1",
-		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, ""),
-		RetryMaxAttempts: 1,
+		BaseEndpoint: aws.String(url),
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
+		Retryer:      onlyTransportRaceRetryer(),
+	})
+}
+
+// onlyTransportRaceRetryer retries nothing the server answered: every API
+// error reaches the test. It retries once a request whose connection the
+// client itself closed while reading a response (net.ErrClosed), a known
+// race of net/http and smithy-go (aws-sdk-go-v2 issues 1825 and 2737) that
+// the SDK's default retryer retries too.
+func onlyTransportRaceRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 2
+		o.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			if errors.Is(err, net.ErrClosed) {
+				return aws.TrueTernary
+			}
+			return aws.FalseTernary
+		})}
+		o.RateLimiter = ratelimit.None
 	})
 }
 
