@@ -16,7 +16,6 @@ type configProperty struct {
 	required, key bool
 	secret        bool
 	queryable     bool
-	typ           string
 }
 
 // actionTypes lists the AWS-owned action types pipewright accepts in a

@@ -13,7 +13,6 @@ type world struct {
 	now         time.Time
 	boot        string
 	newID       func() string
-	pipeline    string
 	def         *definition
 	transitions map[string]Transition
 	// execs are the active executions, by Seq.

@@ -55,7 +55,7 @@ func (f *fixture) reconcile() *changes {
 		}
 	}
 	w := &world{now: f.now, boot: "boot1", newID: func() string { f.ids++; return fmt.Sprintf("id%d", f.ids) },
-		pipeline: "p", def: f.def, transitions: f.trans, execs: active, stageRuns: f.srs, runs: f.runs}
+		def: f.def, transitions: f.trans, execs: active, stageRuns: f.srs, runs: f.runs}
 	c := decide(w)
 	return c
 }

@@ -230,6 +230,7 @@ func compile(raw json.RawMessage, version int32, tags []Tag, region string) (*de
 			if ad.runOrder == 0 {
 				ad.runOrder = 1
 			}
+			ad.kind = kindUnsupported
 			if t := findActionType(id); t != nil {
 				ad.kind = t.kind
 			}

@@ -17,10 +17,6 @@ const (
 	kindApproval
 )
 
-// job reports whether the action runs work in this server process, which
-// dies with it.
-func (k actionKind) job() bool { return k == kindSource || k == kindCommands }
-
 // definition is the part of a pipeline declaration the engine needs, in a
 // form the pure decision code can read without the wire shapes.
 type definition struct {

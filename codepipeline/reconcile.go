@@ -37,7 +37,7 @@ func (s *Service) reconcile(ctx context.Context, name string) (time.Time, error)
 			return err
 		}
 		w := &world{
-			now: s.now(), boot: s.engine.Boot(), newID: newUUID, pipeline: name,
+			now: s.now(), boot: s.engine.Boot(), newID: newUUID,
 			def: def, transitions: p.Transitions, execs: execs,
 			stageRuns: map[string]*StageRun{}, runs: map[string][]*ActionRun{},
 		}

@@ -34,7 +34,6 @@ type testServer struct {
 	srv    *server.Server
 	url    string
 	client *cp.Client
-	grace  time.Duration
 }
 
 type option func(*server.Config)

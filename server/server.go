@@ -50,7 +50,6 @@ type Server struct {
 	cp     *codepipeline.Service
 	http   *http.Server
 	ln     net.Listener
-	done   chan error
 }
 
 // Open builds a server over cfg.Data and starts carrying on the work that
