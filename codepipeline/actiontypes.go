@@ -63,3 +63,11 @@ func findActionType(id ActionTypeID) *actionType {
 	}
 	return nil
 }
+
+// kindOf says how pipewright carries out actions of a type.
+func kindOf(id ActionTypeID) actionKind {
+	if t := findActionType(id); t != nil {
+		return t.kind
+	}
+	return kindUnsupported
+}

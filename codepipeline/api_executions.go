@@ -128,7 +128,8 @@ func (s *Service) StopPipelineExecution(ctx context.Context, in *shape.StopPipel
 		mode = StopAbandon
 	}
 	err := s.retryCAS(ctx, func(tx Tx) error {
-		if _, err := tx.GetPipeline(in.GetPipelineName()); err != nil {
+		p, err := tx.GetPipeline(in.GetPipelineName())
+		if err != nil {
 			return err
 		}
 		e, err := tx.GetExecution(in.GetPipelineName(), in.GetPipelineExecutionId())
@@ -143,7 +144,7 @@ func (s *Service) StopPipelineExecution(ctx context.Context, in *shape.StopPipel
 			return apiErr
 		}
 		e.Status = ExecutionStopping
-		e.Stop = &StopRequest{Mode: next, Reason: in.GetReason(), At: s.now(), By: s.callerARN(ctx)}
+		e.Stop = &StopRequest{Mode: next, Reason: in.GetReason(), At: s.now(), By: s.callerARN(ctx), CancelJobs: cancelsJobs(p.Tags)}
 		e.Updated = e.Stop.At
 		return tx.UpdateExecution(e)
 	})

@@ -166,37 +166,34 @@ func (s *Service) UpdatePipeline(ctx context.Context, in *shape.UpdatePipelineIn
 	return &shape.UpdatePipelineOutput{Pipeline: decl}, nil
 }
 
-// DeletePipeline deletes a pipeline with its history. The process trees of
-// its running actions are terminated. Deleting a missing pipeline succeeds,
-// as on AWS.
+// DeletePipeline deletes a pipeline with its history and everything it
+// left on disk. The work its running actions started is terminated, and
+// work it decided to start but had not started never starts. Deleting a
+// missing pipeline succeeds, as on AWS.
 func (s *Service) DeletePipeline(ctx context.Context, in *shape.DeletePipelineInput) (*shape.DeletePipelineOutput, error) {
-	var running []string
+	name := in.GetName()
 	err := s.store.Update(ctx, func(tx Tx) error {
-		execs, err := tx.ListActiveExecutions(in.GetName())
+		runs, err := tx.ListActionRuns(name, "", 0, 1<<31-1)
 		if err != nil {
 			return err
 		}
-		for _, e := range execs {
-			runs, err := tx.ListActionRunsForExecution(e.ID)
-			if err != nil {
-				return err
-			}
-			for _, r := range runs {
-				if r.Status == ActionInProgress {
-					running = append(running, r.ID)
-				}
-			}
+		if err := tx.AddArtifactGarbage(outputsOf(runs)); err != nil {
+			return err
 		}
-		return tx.DeletePipeline(in.GetName())
+		return tx.DeletePipeline(name)
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range running {
-		s.jobs.terminate(id)
+	// The records are gone first, so that a job about to start finds its
+	// run gone (jobHandler.Wanted); then what runs is stopped.
+	s.tasks.cancelPipeline(name)
+	if err := s.jobs.DeleteGroup(ctx, jobOwner, name); err != nil {
+		s.log.Warn("delete the jobs of a deleted pipeline", "pipeline", name, "err", err)
 	}
-	s.forgetDefinition(in.GetName())
-	s.changed(in.GetName())
+	s.collector.poke()
+	s.forgetDefinition(name)
+	s.changed(name)
 	return &shape.DeletePipelineOutput{}, nil
 }
 

@@ -11,7 +11,7 @@ func (s *Service) storeArtifact(bucket string, r *ActionRun, name string, write 
 	if err := s.cfg.Artifacts.EnsureBucket(bucket); err != nil {
 		return ArtifactRef{}, err
 	}
-	tmp, err := os.CreateTemp(s.cfg.WorkDir, "artifact-*.zip")
+	tmp, err := os.CreateTemp(s.cfg.TempDir, "artifact-*.zip")
 	if err != nil {
 		return ArtifactRef{}, err
 	}

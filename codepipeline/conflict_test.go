@@ -9,6 +9,7 @@ import (
 	"github.com/pipewright/pipewright/codepipeline"
 	"github.com/pipewright/pipewright/codepipeline/shape"
 	"github.com/pipewright/pipewright/engine"
+	"github.com/pipewright/pipewright/jobs"
 	"github.com/pipewright/pipewright/store/sqlite"
 	"github.com/pipewright/pipewright/wire"
 )
@@ -32,7 +33,9 @@ func TestBusyPipelineAnswersConflict(t *testing.T) {
 	}
 	defer db.Close()
 	store := &busyStore{Store: db.CodePipeline()}
-	svc := codepipeline.New(codepipeline.Config{Store: store, Engine: engine.New(1, nil), AccountID: "000000000000", Region: "us-east-1"})
+	mgr := jobs.New(jobs.Config{Store: db.Jobs()})
+	defer mgr.Close()
+	svc := codepipeline.New(codepipeline.Config{Store: store, Engine: engine.New(1, nil), Jobs: mgr, AccountID: "000000000000", Region: "us-east-1"})
 	p, id := "p", "0f0c0a38-1b2c-4d5e-8f90-a1b2c3d4e5f6"
 	_, err = svc.StopPipelineExecution(context.Background(), &shape.StopPipelineExecutionInput{PipelineName: &p, PipelineExecutionId: &id})
 	var we *wire.Error

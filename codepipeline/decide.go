@@ -12,6 +12,7 @@ import (
 type world struct {
 	now         time.Time
 	boot        string
+	timeouts    Timeouts
 	newID       func() string
 	def         *definition
 	transitions map[string]Transition
@@ -27,17 +28,25 @@ type world struct {
 type effectKind int
 
 const (
-	// effectStart starts the job or approval of a new action run.
+	// effectStart starts the work of a new source or job action run.
 	effectStart effectKind = iota
-	// effectTerminate terminates the process tree of an abandoned job.
-	effectTerminate
-	// effectReap kills what is left of a job's tree from an earlier life.
-	effectReap
+	// effectResume asks again for the work of a job action run an earlier
+	// life started or meant to start (the run's ID is the work's client
+	// token, so this never starts it twice).
+	effectResume
+	// effectStopJob stops the work of a job action run that ended without
+	// it (abandoned with pipewright:abandon-cancels-jobs, timed out).
+	effectStopJob
+	// effectNoteAbandoned tells a job that runs on that its action was
+	// abandoned, for the end of its log.
+	effectNoteAbandoned
 )
 
 type effect struct {
 	kind effectKind
 	run  *ActionRun
+	// text is the reason given to the work (effectStopJob, effectNoteAbandoned).
+	text string
 }
 
 // changes is the outcome of decide: the records to persist (compare-and-set)
@@ -96,8 +105,8 @@ const MessageServerRestarted = "The pipewright server stopped while this action 
 // recorded state allows.
 func decide(w *world) *changes {
 	c := &changes{seen: map[any]bool{}}
-	w.failLostJobs(c)
-	w.expireApprovals(c)
+	w.carryOver(c)
+	w.expireActions(c)
 	// Each pass can free a stage another execution waits for; a fixpoint is
 	// reached after at most one pass per execution.
 	for pass := 0; pass <= len(w.execs)+1; pass++ {
@@ -119,28 +128,44 @@ func decide(w *world) *changes {
 	return c
 }
 
-// failLostJobs ends job actions whose process belonged to an earlier server
-// life: the process died with it (or is reaped now), so the action failed.
-func (w *world) failLostJobs(c *changes) {
+// carryOver takes over the work of source and job actions an earlier
+// server life ran: a source action runs again (it has no process and
+// nothing to lose); a job action asks the job layer for its work again, by
+// its client token, which either reports how the work ended (a process
+// that died with the server fails it) or starts work that never started.
+func (w *world) carryOver(c *changes) {
 	for _, e := range w.execs {
 		for _, r := range w.runs[e.ID] {
-			if r.Status == ActionInProgress && r.Boot != "" && r.Boot != w.boot {
-				w.endRun(r, ActionFailed, errJobFailed, MessageServerRestarted)
-				c.run(r)
-				c.effects = append(c.effects, effect{effectReap, r})
+			if r.Status != ActionInProgress || r.Boot == "" || r.Boot == w.boot {
+				continue
+			}
+			r.Boot = w.boot
+			c.run(r)
+			switch kindOf(r.Input.ActionTypeID) {
+			case kindSource:
+				c.effects = append(c.effects, effect{kind: effectStart, run: r})
+			case kindCommands:
+				c.effects = append(c.effects, effect{kind: effectResume, run: r})
 			}
 		}
 	}
 }
 
-// expireApprovals fails approvals whose timeout has passed.
-func (w *world) expireApprovals(c *changes) {
+// expireActions fails the actions that ran past their timeout (an
+// approval's, a job's); a job's work is stopped.
+func (w *world) expireActions(c *changes) {
 	for _, e := range w.execs {
 		for _, r := range w.runs[e.ID] {
-			if r.Status == ActionInProgress && r.Deadline != nil && !w.now.Before(*r.Deadline) {
-				w.endRun(r, ActionFailed, errJobFailed, "The approval request expired: no answer was given before the action's timeout.")
-				r.Token = ""
-				c.run(r)
+			if r.Status != ActionInProgress || r.Deadline == nil || w.now.Before(*r.Deadline) {
+				continue
+			}
+			k := kindOf(r.Input.ActionTypeID)
+			msg := timeoutMessage(k, r.Deadline.Sub(r.Started))
+			w.endRun(r, ActionFailed, errJobFailed, msg)
+			r.Token = ""
+			c.run(r)
+			if k != kindApproval {
+				c.effects = append(c.effects, effect{kind: effectStopJob, run: r, text: "the action timed out"})
 			}
 		}
 	}
@@ -310,8 +335,14 @@ func (w *world) stepStopping(e *Execution, sr *StageRun, c *changes) bool {
 			w.endRun(r, ActionAbandoned, "", "")
 			r.Summary = "Abandoned by StopPipelineExecution"
 			c.run(r)
-			if w.def.abandonCancelsJobs && r.Boot != "" {
-				c.effects = append(c.effects, effect{effectTerminate, r})
+			if kindOf(r.Input.ActionTypeID) != kindCommands {
+				continue
+			}
+			if e.Stop.CancelJobs {
+				c.effects = append(c.effects, effect{kind: effectStopJob, run: r, text: abandonText(e.Stop)})
+			} else {
+				c.effects = append(c.effects, effect{kind: effectNoteAbandoned, run: r,
+					text: abandonText(e.Stop) + "; as on AWS its commands ran on to their end and their result was ignored"})
 			}
 		}
 		running = nil
@@ -452,15 +483,18 @@ func (w *world) newRun(e *Execution, sr *StageRun, a *actionDef, c *changes) *Ac
 		r.Deadline = &d
 	case kindSource, kindCommands:
 		r.Boot = w.boot
-		c.effects = append(c.effects, effect{effectStart, r})
+		for _, o := range a.outputs {
+			r.Outputs = append(r.Outputs, OutputDecl{Name: o.name, Files: o.files})
+		}
+		r.OutputVariables = a.outputVariables
+		d := w.now.Add(w.timeouts.actionTimeout(a.kind))
+		r.Deadline = &d
+		c.effects = append(c.effects, effect{kind: effectStart, run: r})
 	default:
 		w.endRun(r, ActionFailed, errConfiguration, fmt.Sprintf("pipewright does not run actions of type %s/%s/%s yet.", a.typ.Category, a.typ.Owner, a.typ.Provider))
 	}
 	return r
 }
-
-// defaultApprovalMinutes is AWS's manual approval timeout: 7 days.
-const defaultApprovalMinutes = 7 * 24 * 60
 
 // produced returns the artifacts and namespaced variables the execution's
 // succeeded actions produced so far, the latest run of each winning.
@@ -511,6 +545,15 @@ func (w *world) supersede(c *changes) bool {
 		}
 	}
 	return changed
+}
+
+// abandonText says, for a job and its log, which stop abandoned its action.
+func abandonText(st *StopRequest) string {
+	t := "the action was abandoned by StopPipelineExecution"
+	if st.Reason != "" {
+		t += fmt.Sprintf(" (reason: %q)", st.Reason)
+	}
+	return t
 }
 
 // failureSummary names the failed actions of a failed stage.

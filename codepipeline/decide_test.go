@@ -23,10 +23,11 @@ type fixture struct {
 // twoStage is Source → Build(a1 order 1, a2 order 2) → Approve.
 func newFixture(t *testing.T, mode string) *fixture {
 	src := actionDef{name: "Src", runOrder: 1, kind: kindSource, typ: ActionTypeID{"Source", "AWS", "CodeCommit", "1"}, outputs: []outputDecl{{name: "code"}}}
-	b1 := actionDef{name: "B1", runOrder: 1, kind: kindCommands, inputs: []string{"code"}}
-	b2 := actionDef{name: "B2", runOrder: 1, kind: kindCommands, inputs: []string{"code"}}
-	b3 := actionDef{name: "B3", runOrder: 2, kind: kindCommands, inputs: []string{"code"}}
-	ap := actionDef{name: "Ok", runOrder: 1, kind: kindApproval, timeoutMinutes: 5}
+	cmds := ActionTypeID{"Compute", "AWS", "Commands", "1"}
+	b1 := actionDef{name: "B1", runOrder: 1, kind: kindCommands, typ: cmds, inputs: []string{"code"}}
+	b2 := actionDef{name: "B2", runOrder: 1, kind: kindCommands, typ: cmds, inputs: []string{"code"}}
+	b3 := actionDef{name: "B3", runOrder: 2, kind: kindCommands, typ: cmds, inputs: []string{"code"}}
+	ap := actionDef{name: "Ok", runOrder: 1, kind: kindApproval, typ: ActionTypeID{"Approval", "AWS", "Manual", "1"}, timeoutMinutes: 5}
 	d := &definition{version: 1, mode: mode, stages: []stageDef{
 		{name: "Source", actions: []actionDef{src}},
 		{name: "Build", actions: []actionDef{b1, b2, b3}},
@@ -151,33 +152,39 @@ func TestDecideStop(t *testing.T) {
 		wantExec   ExecutionStatus
 		wantStage  StageStatus
 		wantAction ActionStatus
-		terminate  int
+		stopJobs   int
+		notes      int
 	}{
-		{"wait keeps running actions", StopWait, false, ExecutionStopping, StageStopping, ActionInProgress, 0},
-		{"abandon", StopAbandon, false, ExecutionStopped, StageStopped, ActionAbandoned, 0},
-		{"abandon with abandon-cancels-jobs", StopAbandon, true, ExecutionStopped, StageStopped, ActionAbandoned, 2},
+		{"wait keeps running actions", StopWait, false, ExecutionStopping, StageStopping, ActionInProgress, 0, 0},
+		{"abandon", StopAbandon, false, ExecutionStopped, StageStopped, ActionAbandoned, 0, 2},
+		{"abandon with abandon-cancels-jobs", StopAbandon, true, ExecutionStopped, StageStopped, ActionAbandoned, 2, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, "SUPERSEDED")
-			f.def.abandonCancelsJobs = tc.tagged
 			e := f.start()
 			f.reconcile()
 			f.finish(e, "Src", ActionSucceeded)
 			f.reconcile()
-			e.Status, e.Stop = ExecutionStopping, &StopRequest{Mode: tc.mode}
+			e.Status, e.Stop = ExecutionStopping, &StopRequest{Mode: tc.mode, Reason: "why", CancelJobs: tc.tagged}
 			c := f.reconcile()
 			if e.Status != tc.wantExec || f.srs[e.ID].Status != tc.wantStage || f.status(e, "B1") != tc.wantAction {
 				t.Fatalf("exec=%s stage=%s B1=%s", e.Status, f.srs[e.ID].Status, f.status(e, "B1"))
 			}
-			n := 0
+			stops, notes := 0, 0
 			for _, ef := range c.effects {
-				if ef.kind == effectTerminate {
-					n++
+				switch ef.kind {
+				case effectStopJob:
+					stops++
+				case effectNoteAbandoned:
+					notes++
+				}
+				if !strings.Contains(ef.text, `(reason: "why")`) {
+					t.Errorf("effect %v does not name the stop's reason: %q", ef.kind, ef.text)
 				}
 			}
-			if n != tc.terminate {
-				t.Fatalf("terminate effects = %d, want %d", n, tc.terminate)
+			if stops != tc.stopJobs || notes != tc.notes {
+				t.Fatalf("stop-job effects = %d, notes = %d; want %d, %d", stops, notes, tc.stopJobs, tc.notes)
 			}
 			if tc.mode == StopWait {
 				f.finish(e, "B1", ActionSucceeded)
@@ -276,18 +283,63 @@ func TestDecideDisabledTransitionHolds(t *testing.T) {
 	}
 }
 
-func TestDecideLostJobAndExpiredApproval(t *testing.T) {
+func TestDecideCarriesOverWorkOfAnEarlierLife(t *testing.T) {
 	f := newFixture(t, "SUPERSEDED")
 	e := f.start()
 	f.reconcile()
-	f.runs[e.ID][0].Boot = "an earlier life"
+	src := f.runs[e.ID][0]
+	src.Boot = "an earlier life"
 	c := f.reconcile()
-	r := f.runs[e.ID][0]
-	if r.Status != ActionFailed || r.ErrorMessage != MessageServerRestarted || e.Status != ExecutionFailed {
-		t.Fatalf("lost job: run=%s exec=%s", r.Status, e.Status)
+	if src.Status != ActionInProgress || src.Boot != "boot1" {
+		t.Fatalf("source run of an earlier life: %s boot=%s", src.Status, src.Boot)
 	}
-	if len(c.effects) != 1 || c.effects[0].kind != effectReap {
-		t.Fatalf("want a reap effect, got %+v", c.effects)
+	if len(c.effects) != 1 || c.effects[0].kind != effectStart || c.effects[0].run != src {
+		t.Fatalf("want the source action started again, got %+v", c.effects)
+	}
+	if c := f.reconcile(); len(c.effects) != 0 || !c.empty() {
+		t.Fatalf("a second reconcile of this life repeats the carry-over: %+v", c.effects)
+	}
+	f.finish(e, "Src", ActionSucceeded)
+	f.reconcile()
+	for _, r := range f.runs[e.ID][1:] {
+		r.Boot = "an earlier life"
+	}
+	c = f.reconcile()
+	resumed := 0
+	for _, ef := range c.effects {
+		if ef.kind != effectResume || ef.run.Status != ActionInProgress || ef.run.Boot != "boot1" {
+			t.Fatalf("job run of an earlier life: %+v", ef)
+		}
+		resumed++
+	}
+	if resumed != 2 || e.Status != ExecutionInProgress {
+		t.Fatalf("resumed %d job runs, execution %s; want 2, InProgress", resumed, e.Status)
+	}
+}
+
+func TestDecideTimesOutJobsAndApprovals(t *testing.T) {
+	f := newFixture(t, "SUPERSEDED")
+	e := f.start()
+	f.reconcile()
+	f.finish(e, "Src", ActionSucceeded)
+	f.reconcile()
+	b1 := f.runs[e.ID][1]
+	if b1.Deadline == nil || !b1.Deadline.Equal(f.now.Add(55*time.Minute)) {
+		t.Fatalf("Commands deadline %v, want 55 minutes after %v", b1.Deadline, f.now)
+	}
+	f.now = f.now.Add(55 * time.Minute)
+	c := f.reconcile()
+	if b1.Status != ActionFailed || !strings.Contains(b1.ErrorMessage, "55 minutes") || e.Status != ExecutionFailed {
+		t.Fatalf("timed-out Commands run: %s %q exec=%s", b1.Status, b1.ErrorMessage, e.Status)
+	}
+	stops := 0
+	for _, ef := range c.effects {
+		if ef.kind == effectStopJob {
+			stops++
+		}
+	}
+	if stops != 2 {
+		t.Fatalf("want the work of both timed-out runs stopped, got %+v", c.effects)
 	}
 
 	f2 := newFixture(t, "SUPERSEDED")

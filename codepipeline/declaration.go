@@ -201,7 +201,7 @@ func typeID(t *shape.ActionTypeId) ActionTypeID {
 }
 
 // compile turns a stored declaration into the engine's definition.
-func compile(raw json.RawMessage, version int32, tags []Tag, region string) (*definition, error) {
+func compile(raw json.RawMessage, version int32, region string) (*definition, error) {
 	var p shape.PipelineDeclaration
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, fmt.Errorf("stored declaration: %w", err)
@@ -212,11 +212,6 @@ func compile(raw json.RawMessage, version int32, tags []Tag, region string) (*de
 	} else {
 		store := p.ArtifactStores[region]
 		d.bucket = store.GetLocation()
-	}
-	for _, t := range tags {
-		if t.Key == TagAbandonCancelsJobs && strings.EqualFold(t.Value, "true") {
-			d.abandonCancelsJobs = true
-		}
 	}
 	for _, st := range p.Stages {
 		sd := stageDef{name: st.GetName()}
@@ -255,6 +250,17 @@ func compile(raw json.RawMessage, version int32, tags []Tag, region string) (*de
 // terminates what the abandoned actions started.
 const TagAbandonCancelsJobs = "pipewright:abandon-cancels-jobs"
 
+// cancelsJobs reports whether a pipeline's tags ask abandons to terminate
+// the work of the actions they abandon.
+func cancelsJobs(tags []Tag) bool {
+	for _, t := range tags {
+		if t.Key == TagAbandonCancelsJobs && strings.EqualFold(t.Value, "true") {
+			return true
+		}
+	}
+	return false
+}
+
 type defKey struct {
 	name    string
 	version int32
@@ -271,7 +277,7 @@ func (s *Service) definition(p *Pipeline) (*definition, error) {
 	if d != nil {
 		return d, nil
 	}
-	d, err := compile(p.Declaration, p.Version, p.Tags, s.cfg.Region)
+	d, err := compile(p.Declaration, p.Version, s.cfg.Region)
 	if err != nil {
 		return nil, err
 	}

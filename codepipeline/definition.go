@@ -25,8 +25,6 @@ type definition struct {
 	// bucket is the artifact store location.
 	bucket string
 	stages []stageDef
-	// abandonCancelsJobs is the pipewright:abandon-cancels-jobs tag.
-	abandonCancelsJobs bool
 }
 
 type stageDef struct {

@@ -37,7 +37,7 @@ func (s *Service) reconcile(ctx context.Context, name string) (time.Time, error)
 			return err
 		}
 		w := &world{
-			now: s.now(), boot: s.engine.Boot(), newID: newUUID,
+			now: s.now(), boot: s.engine.Boot(), timeouts: s.cfg.Timeouts, newID: newUUID,
 			def: def, transitions: p.Transitions, execs: execs,
 			stageRuns: map[string]*StageRun{}, runs: map[string][]*ActionRun{},
 		}
@@ -115,12 +115,21 @@ func persist(tx Tx, c *changes) error {
 
 // carryOut performs one effect after its decision was committed.
 func (s *Service) carryOut(ef effect, def *definition) {
+	k := kindOf(ef.run.Input.ActionTypeID)
 	switch ef.kind {
-	case effectStart:
-		s.startJob(ef.run, def)
-	case effectTerminate:
-		s.jobs.terminate(ef.run.ID)
-	case effectReap:
-		s.jobs.reap(ef.run)
+	case effectStart, effectResume:
+		if k == kindSource {
+			s.startSource(ef.run, def)
+		} else {
+			s.startJob(ef.run, def)
+		}
+	case effectStopJob:
+		if k == kindSource {
+			s.tasks.cancel(ef.run.ID)
+		} else {
+			s.stopJob(ef.run, ef.text)
+		}
+	case effectNoteAbandoned:
+		s.noteJob(ef.run, "The action was abandoned: "+ef.text+".")
 	}
 }

@@ -83,6 +83,9 @@ type StopRequest struct {
 	Reason string    `json:"reason,omitempty"`
 	At     time.Time `json:"at"`
 	By     string    `json:"by,omitempty"`
+	// CancelJobs is the pipewright:abandon-cancels-jobs tag when the stop
+	// was requested: an abandon also terminates the abandoned actions' work.
+	CancelJobs bool `json:"cancelJobs,omitempty"`
 }
 
 // StageRun is one execution's run of one stage. Seq orders the runs of a
@@ -127,14 +130,17 @@ type ActionRun struct {
 	Output          ActionOutput
 	// Commands and Env are a Commands action's commands and environment
 	// (NAME=value) with variables resolved when the run was created.
-	Commands  []string `json:",omitempty"`
-	Env       []string `json:",omitempty"`
-	UpdatedBy string
-	// Boot is the server life that started the action's job; a job action
-	// still InProgress under another boot lost its process with the server.
-	Boot string
-	// Handle describes the job's process tree so that a later life can reap it.
-	Handle  json.RawMessage
+	Commands []string `json:",omitempty"`
+	Env      []string `json:",omitempty"`
+	// Outputs and OutputVariables are the output artifacts and variables
+	// the action declared when the run was created.
+	Outputs         []OutputDecl `json:",omitempty"`
+	OutputVariables []string     `json:",omitempty"`
+	UpdatedBy       string
+	// Boot is the server life that started the action's work; a source or
+	// job action still InProgress under another boot is carried over by the
+	// next life (decide's carryOver).
+	Boot    string
 	Started time.Time
 	Updated time.Time
 	// RowVersion is the compare-and-set version of the record.
@@ -165,8 +171,13 @@ type ActionOutput struct {
 	OutputVariables map[string]string `json:"outputVariables,omitempty"`
 	// Revision is set by source actions.
 	Revision *Revision `json:"revision,omitempty"`
-	// LogPath is where a job action's output was kept.
-	LogPath string `json:"logPath,omitempty"`
+}
+
+// OutputDecl is an output artifact an action declares: its name and, for a
+// Commands action, the files it collects.
+type OutputDecl struct {
+	Name  string   `json:"name"`
+	Files []string `json:"files,omitempty"`
 }
 
 // ArtifactRef names an artifact and where its content is.

@@ -6,29 +6,31 @@ package codepipeline
 import (
 	"context"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/pipewright/pipewright/artifacts"
 	"github.com/pipewright/pipewright/engine"
-	"github.com/pipewright/pipewright/runner"
+	"github.com/pipewright/pipewright/jobs"
 )
 
 // Config is what the service is built from.
 type Config struct {
 	Store     Store
 	Engine    *engine.Engine
-	Runner    *runner.Runner
+	Jobs      *jobs.Manager
 	Artifacts *artifacts.Store
 	GitRoot   string // CodeCommit repositories are git repositories GitRoot/NAME
-	WorkDir   string // workspaces of running actions
-	LogDir    string // logs of job actions
+	TempDir   string // scratch files (artifacts being written)
 	Region    string
 	AccountID string
-	StopGrace time.Duration // SIGTERM → SIGKILL delay when jobs are terminated
+	// Timeouts overrides the time an action of a kind may run before it
+	// fails (the zero value: AWS's, see actionTimeout); for tests.
+	Timeouts Timeouts
+	// Retention is how long ended executions are kept with their
+	// artifacts (zero: for ever).
+	Retention time.Duration
 	Now       func() time.Time
 	Log       *slog.Logger
 }
@@ -38,8 +40,9 @@ type Service struct {
 	cfg    Config
 	store  Store
 	engine *engine.Engine
+	jobs   *jobs.Manager
 	log    *slog.Logger
-	jobs   *jobs
+	tasks  *tasks
 
 	defsMu sync.Mutex
 	defs   map[defKey]*definition
@@ -49,9 +52,11 @@ type Service struct {
 	archivesMu sync.Mutex
 	archives   map[archiveKey]ArtifactRef
 
-	trash       chan string
-	janitorDone chan struct{}
+	collector *collector
 }
+
+// jobOwner is the name the service submits its jobs under.
+const jobOwner = "codepipeline"
 
 // New returns the service; Start begins running executions.
 func New(cfg Config) *Service {
@@ -62,21 +67,21 @@ func New(cfg Config) *Service {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{
-		cfg: cfg, store: cfg.Store, engine: cfg.Engine, log: cfg.Log,
-		jobs: &jobs{runner: cfg.Runner, grace: cfg.StopGrace, log: cfg.Log, live: map[string]*liveJob{}},
+		cfg: cfg, store: cfg.Store, engine: cfg.Engine, jobs: cfg.Jobs, log: cfg.Log, tasks: newTasks(),
 		defs: map[defKey]*definition{}, archives: map[archiveKey]ArtifactRef{},
-		trash: make(chan string, 4096), janitorDone: make(chan struct{}),
 	}
-	go s.janitor()
+	s.collector = newCollector(s)
 	s.state.init()
 	cfg.Engine.Register(kindPipeline, s.reconcile)
+	cfg.Jobs.Register(jobOwner, jobHandler{s})
 	return s
 }
 
 // Start wakes every pipeline that has active executions, so that work
-// recorded before a restart carries on. Call it after the engine started.
+// recorded before a restart carries on, deletes what deleted pipelines
+// left behind, and starts the pruning of old history. Call it after the
+// job layer and the engine started.
 func (s *Service) Start(ctx context.Context) error {
-	s.removeWorkspaces()
 	var names []string
 	if err := s.store.View(ctx, func(tx Tx) error {
 		var err error
@@ -88,15 +93,19 @@ func (s *Service) Start(ctx context.Context) error {
 	for _, n := range names {
 		s.engine.Wake(kindPipeline, n)
 	}
+	if err := s.forgetDeletedJobs(ctx); err != nil {
+		return err
+	}
+	s.collector.start()
 	return nil
 }
 
-// Close terminates the job actions of this life and waits until each has
-// recorded how it ended. Call it before stopping the engine.
+// Close cancels the source actions this life runs (the next life runs
+// them again) and stops the collector. The job layer terminates and
+// records the jobs itself. Call it before stopping the engine.
 func (s *Service) Close() {
-	s.jobs.closeAll()
-	close(s.trash)
-	<-s.janitorDone
+	s.tasks.closeAll()
+	s.collector.close()
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
@@ -111,74 +120,3 @@ func (s *Service) wake(pipeline string) {
 }
 
 func newUUID() string { return uuid.NewString() }
-
-// removeWorkspaces deletes the workspaces an earlier life left behind: its
-// job actions are failed (or were recorded) and nothing will use them.
-func (s *Service) removeWorkspaces() {
-	if s.cfg.WorkDir == "" {
-		return
-	}
-	entries, err := os.ReadDir(s.cfg.WorkDir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		s.discard(filepath.Join(s.cfg.WorkDir, e.Name()))
-	}
-}
-
-// trashDir is where discarded workspaces wait for the janitor.
-func (s *Service) trashDir() string { return filepath.Join(s.cfg.WorkDir, ".trash") }
-
-// discard moves a directory out of the way at once (one rename) and leaves
-// its deletion to the janitor.
-func (s *Service) discard(dir string) {
-	if dir == s.trashDir() {
-		s.trash <- dir
-		return
-	}
-	if err := os.MkdirAll(s.trashDir(), 0o700); err == nil {
-		dst := filepath.Join(s.trashDir(), filepath.Base(dir))
-		if os.Rename(dir, dst) == nil {
-			dir = dst
-		} else if _, err := os.Stat(dir); err != nil {
-			return
-		}
-	}
-	select {
-	case s.trash <- dir:
-	default:
-		os.RemoveAll(dir)
-	}
-}
-
-// Deleting waits for a quiet moment: no job started or ended for
-// trashQuiet, unless more than maxTrash directories wait.
-const (
-	trashQuiet = 500 * time.Millisecond
-	maxTrash   = 256
-)
-
-// janitor deletes discarded directories one at a time, when no job starts
-// or ends, so that unlinking does not slow down the work that runs. What
-// is left at Close is deleted at the next start.
-func (s *Service) janitor() {
-	defer close(s.janitorDone)
-	var pending []string
-	tick := time.NewTicker(trashQuiet / 5)
-	defer tick.Stop()
-	for {
-		select {
-		case dir, ok := <-s.trash:
-			if !ok {
-				return
-			}
-			pending = append(pending, dir)
-		case <-tick.C:
-		}
-		for len(pending) > 0 && (len(pending) > maxTrash || time.Since(s.jobs.lastActivity()) >= trashQuiet) {
-			os.RemoveAll(pending[0])
-			pending = pending[1:]
-		}
-	}
-}

@@ -16,7 +16,7 @@ import (
 // repository GIT_ROOT/RepositoryName, the revision the tip of BranchName (or
 // the execution's COMMIT_ID override), the output artifact a zip of the
 // commit's files.
-func (s *Service) runSource(ctx context.Context, r *ActionRun, a *actionDef, bucket string) jobResult {
+func (s *Service) runSource(ctx context.Context, r *ActionRun, bucket string) jobResult {
 	cfg := r.Input.ResolvedConfiguration
 	repoName, branch := cfg["RepositoryName"], cfg["BranchName"]
 	if repoName == "" || strings.ContainsAny(repoName, `/\`) || repoName == "." || repoName == ".." {
@@ -42,23 +42,32 @@ func (s *Service) runSource(ctx context.Context, r *ActionRun, a *actionDef, buc
 		return failed(errJobFailed, err.Error())
 	}
 
-	out := a.outputs[0].name
-	ref, err := s.archive(ctx, bucket, r, out, repo, commit.ID)
+	if len(r.Outputs) == 0 {
+		return failed(errConfiguration, "The source action declares no output artifact.")
+	}
+	ref, err := s.archive(ctx, bucket, r, r.Outputs[0].Name, repo, commit.ID)
 	if err != nil {
 		return failed(errJobFailed, "Could not archive the commit: "+err.Error())
 	}
+	msg := strings.TrimSpace(commit.Message)
+	url := "file://" + repo
 	return jobResult{
-		status:  ActionSucceeded,
-		outputs: []ArtifactRef{ref},
+		status:     ActionSucceeded,
+		summary:    msg,
+		externalID: commit.ID,
+		url:        url,
+		outputs:    []ArtifactRef{ref},
 		revision: &Revision{
 			ID:      commit.ID,
-			Summary: strings.TrimSpace(commit.Message),
+			Summary: msg,
 			Created: commit.Time,
+			URL:     url,
 		},
 		vars: map[string]string{
 			"CommitId":       commit.ID,
-			"CommitMessage":  strings.TrimSpace(commit.Message),
+			"CommitMessage":  msg,
 			"AuthorDate":     commit.Time.UTC().Format(time.RFC3339),
+			"CommitterDate":  commit.CommitTime.UTC().Format(time.RFC3339),
 			"BranchName":     branch,
 			"RepositoryName": repoName,
 		},
@@ -81,10 +90,6 @@ func (s *Service) overrideFor(ctx context.Context, r *ActionRun) string {
 		return nil
 	})
 	return rev
-}
-
-func failed(code, msg string) jobResult {
-	return jobResult{status: ActionFailed, errCode: code, errMsg: msg}
 }
 
 // archive stores the zip of a commit as the output artifact of r. A commit

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 )
 
 // Store is the persistence the CodePipeline service needs. Every method of
@@ -68,4 +69,23 @@ type Tx interface {
 	// ListActionRuns returns runs newest first, with Seq < beforeSeq when
 	// beforeSeq > 0, of one execution when executionID is set.
 	ListActionRuns(pipeline, executionID string, beforeSeq int64, limit int) ([]*ActionRun, error)
+
+	// ListExecutionsEndedBefore returns up to limit executions of any
+	// pipeline that ended (are no longer active) and were last updated
+	// before t, oldest first.
+	ListExecutionsEndedBefore(t time.Time, limit int) ([]*Execution, error)
+	// DeleteExecution deletes an execution with its stage and action runs.
+	DeleteExecution(pipeline, id string) error
+
+	// AddArtifactGarbage records artifact objects whose records are gone,
+	// for the collector to delete their files.
+	AddArtifactGarbage(refs []ArtifactRef) error
+	ListArtifactGarbage(limit int) ([]ArtifactGarbage, error)
+	DeleteArtifactGarbage(ids []int64) error
+}
+
+// ArtifactGarbage is an artifact object waiting to be deleted.
+type ArtifactGarbage struct {
+	ID int64
+	ArtifactRef
 }

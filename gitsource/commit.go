@@ -146,6 +146,7 @@ func parseCommit(id string, raw []byte) (c Commit, tree string, committed time.T
 	if committed.IsZero() {
 		committed = c.Time
 	}
+	c.CommitTime = committed
 	c.Message = strings.ToValidUTF8(strings.TrimRight(string(msg), "\n"), "\uFFFD")
 	c.AuthorName = strings.ToValidUTF8(c.AuthorName, "\uFFFD")
 	c.AuthorEmail = strings.ToValidUTF8(c.AuthorEmail, "\uFFFD")

@@ -53,6 +53,9 @@ type Commit struct {
 	AuthorEmail string
 	// Time is the author date, in the author's time zone.
 	Time time.Time
+	// CommitTime is the committer date, in the committer's time zone (the
+	// author date when the commit has no committer line).
+	CommitTime time.Time
 }
 
 // repository is a validated repository directory.

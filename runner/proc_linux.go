@@ -254,10 +254,15 @@ func (m *membership) scan() ([]procStat, error) {
 // stopAndKill SIGSTOPs every member, rescanning until a scan finds no member
 // that was not stopped yet (so a fork loop cannot outrun it), then SIGKILLs
 // them all. It returns the members it killed.
-func (m *membership) stopAndKill() ([]procStat, error) {
+func (m *membership) stopAndKill() ([]procStat, error) { return stopThenKill(m.scan) }
+
+// stopThenKill SIGSTOPs every process scan finds, rescanning until a scan
+// finds none that was not stopped yet, then SIGKILLs them all and returns
+// them.
+func stopThenKill(scan func() ([]procStat, error)) ([]procStat, error) {
 	stopped := make(map[procKey]procStat)
 	for round := 0; ; round++ {
-		members, err := m.scan()
+		members, err := scan()
 		if err != nil {
 			return nil, err
 		}

@@ -324,3 +324,11 @@ func pidfdTargets(skip map[int]bool) map[int]struct{} {
 	}
 	return out
 }
+
+// running reports whether a tree with this ID runs in this process.
+func (rp *reaperT) running(id string) bool {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	_, ok := rp.trees[id]
+	return ok
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,11 @@ const (
 // the main shell's environment; every descendant that does not clear its
 // environment carries it.
 const MarkerEnv = "PIPEWRIGHT_TREE_ID"
+
+// ScopeEnv is the environment variable the runner sets to Options.Scope,
+// when one is set, beside MarkerEnv: Sweep finds the trees of its scope by
+// it when they have no cgroup.
+const ScopeEnv = "PIPEWRIGHT_SCOPE"
 
 // DefaultGrace is the SIGTERM to SIGKILL delay used when Options.Grace is
 // not set.
@@ -47,6 +53,13 @@ type Options struct {
 	// inside a cgroup2 or a cgroup v1 freezer hierarchy; it is created if
 	// missing. Ignored by the process-group method.
 	CgroupRoot string
+
+	// Scope names the trees of one server (one data directory) among all
+	// the trees on the machine: their cgroups live in a directory of that
+	// name under the cgroup parent, and their environment carries
+	// ScopeEnv=Scope. Sweep terminates the trees of its scope only. It is
+	// restricted as Spec.ID is; empty means no scope (Sweep does nothing).
+	Scope string
 
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
@@ -154,14 +167,19 @@ func validateID(id string) error {
 	return nil
 }
 
-// treeEnv returns env without MarkerEnv entries, plus MarkerEnv=id.
-func treeEnv(env []string, id string) []string {
-	out := make([]string, 0, len(env)+1)
+// treeEnv returns env without MarkerEnv and ScopeEnv entries, plus
+// MarkerEnv=id and, with a scope, ScopeEnv=scope.
+func treeEnv(env []string, id, scope string) []string {
+	out := make([]string, 0, len(env)+2)
 	for _, kv := range env {
-		if len(kv) > len(MarkerEnv) && kv[:len(MarkerEnv)+1] == MarkerEnv+"=" {
+		if strings.HasPrefix(kv, MarkerEnv+"=") || strings.HasPrefix(kv, ScopeEnv+"=") {
 			continue
 		}
 		out = append(out, kv)
 	}
-	return append(out, MarkerEnv+"="+id)
+	out = append(out, MarkerEnv+"="+id)
+	if scope != "" {
+		out = append(out, ScopeEnv+"="+scope)
+	}
+	return out
 }

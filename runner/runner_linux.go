@@ -40,6 +40,7 @@ type Runner struct {
 	bash   string
 	hier   *cgroupHier // nil for the process-group method
 	boot   string
+	scope  string
 }
 
 var probeSeq atomic.Int64
@@ -53,7 +54,12 @@ func New(opts Options) (*Runner, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Runner{grace: opts.Grace, log: log, boot: bootID()}
+	r := &Runner{grace: opts.Grace, log: log, boot: bootID(), scope: opts.Scope}
+	if r.scope != "" {
+		if err := validateID(r.scope); err != nil {
+			return nil, fmt.Errorf("runner: scope: %w", err)
+		}
+	}
 	if r.grace <= 0 {
 		r.grace = DefaultGrace
 	}
@@ -136,6 +142,9 @@ func (r *Runner) probe(v2 bool, root string) (*cgroupHier, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if r.scope != "" {
+		h.parent = filepath.Join(h.parent, r.scope)
 	}
 	if err := os.MkdirAll(h.parent, 0o755); err != nil {
 		return nil, err
@@ -366,7 +375,7 @@ func (r *Runner) Start(spec Spec) (*Process, error) {
 		Path:        r.bash,
 		Args:        []string{r.bash, "-e", "-c", "--", spec.Script},
 		Dir:         spec.Dir,
-		Env:         treeEnv(spec.Env, spec.ID),
+		Env:         treeEnv(spec.Env, spec.ID, r.scope),
 		Stdout:      stdoutW,
 		Stderr:      stderrW,
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},

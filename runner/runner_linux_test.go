@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ const (
 	helperEnv       = "PIPEWRIGHT_RUNNER_TEST_HELPER"
 	helperMethodEnv = "PIPEWRIGHT_RUNNER_TEST_METHOD"
 	helperIDEnv     = "PIPEWRIGHT_RUNNER_TEST_ID"
+	helperScopeEnv  = "PIPEWRIGHT_RUNNER_TEST_SCOPE"
 )
 
 func TestMain(m *testing.M) {
@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 // helperMain plays a server life that starts a tree, prints its Handle as
 // one JSON line once the tree is up, and then waits to be SIGKILLed.
 func helperMain() {
-	r, err := New(Options{Method: os.Getenv(helperMethodEnv)})
+	r, err := New(Options{Method: os.Getenv(helperMethodEnv), Scope: os.Getenv(helperScopeEnv)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -615,35 +615,7 @@ func TestStartErrors(t *testing.T) {
 func TestReapAfterServerDeath(t *testing.T) {
 	eachMethod(t, func(t *testing.T, r *Runner) {
 		id := newID(t)
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), helperEnv+"=1", helperMethodEnv+"="+r.Method(), helperIDEnv+"="+id)
-		cmd.Stderr = os.Stderr
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-		})
-		lineCh := make(chan string, 1)
-		go func() {
-			s, _ := bufio.NewReader(stdout).ReadString('\n')
-			lineCh <- s
-		}()
-		var line string
-		select {
-		case line = <-lineCh:
-		case <-time.After(10 * time.Second):
-			t.Fatal("helper printed no handle")
-		}
-		var h Handle
-		if err := json.Unmarshal([]byte(line), &h); err != nil {
-			t.Fatalf("handle %q: %v", line, err)
-		}
+		cmd, h := startDoomedLife(t, r.Method(), "", id)
 		if h.ID != id || h.Method != r.Method() {
 			t.Fatalf("handle %+v", h)
 		}

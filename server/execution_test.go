@@ -96,8 +96,13 @@ func TestExecutionRunsEveryStage(t *testing.T) {
 	if src.Output.OutputVariables["CommitId"] != commit {
 		t.Fatalf("source variables %v", src.Output.OutputVariables)
 	}
-	// The Commands output is kept as the action's log.
-	logs, _ := filepath.Glob(filepath.Join(ts.data, "logs", aws.ToString(b.ActionExecutionId)+".log"))
+	// The Commands output is kept as the log of its job, the action's
+	// externalExecutionId.
+	jobID := aws.ToString(b.Output.ExecutionResult.ExternalExecutionId)
+	if jobID == "" || aws.ToString(b.Output.ExecutionResult.ExternalExecutionUrl) != "file://"+filepath.Join(ts.data, "logs", jobID+".log") {
+		t.Fatalf("Commands execution result %+v", b.Output.ExecutionResult)
+	}
+	logs, _ := filepath.Glob(filepath.Join(ts.data, "logs", jobID+".log"))
 	if len(logs) != 1 {
 		t.Fatal("no log for the Build action")
 	}

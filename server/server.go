@@ -5,6 +5,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +20,7 @@ import (
 	"github.com/pipewright/pipewright/codepipeline"
 	"github.com/pipewright/pipewright/codepipeline/shape"
 	"github.com/pipewright/pipewright/engine"
+	"github.com/pipewright/pipewright/jobs"
 	"github.com/pipewright/pipewright/runner"
 	"github.com/pipewright/pipewright/sigv4"
 	"github.com/pipewright/pipewright/store/sqlite"
@@ -38,6 +41,11 @@ type Config struct {
 	Containment string
 	// Now is the clock of the services (nil = time.Now), for tests.
 	Now func() time.Time
+	// Timeouts overrides CodePipeline's action timeouts, for tests.
+	Timeouts codepipeline.Timeouts
+	// Retention is how long ended executions, their artifacts and their
+	// jobs' logs are kept (zero: for ever).
+	Retention time.Duration
 }
 
 // Server is a running pipewright.
@@ -47,6 +55,7 @@ type Server struct {
 	db     *sqlite.DB
 	engine *engine.Engine
 	runner *runner.Runner
+	jobs   *jobs.Manager
 	cp     *codepipeline.Service
 	http   *http.Server
 	ln     net.Listener
@@ -85,31 +94,52 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	run, err := runner.New(runner.Options{Grace: cfg.StopGrace, Logger: cfg.Log, Method: cfg.Containment})
+	run, err := runner.New(runner.Options{Grace: cfg.StopGrace, Logger: cfg.Log, Method: cfg.Containment, Scope: scopeOf(cfg.Data)})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	eng := engine.New(4, cfg.Log)
-	cp := codepipeline.New(codepipeline.Config{
-		Store: db.CodePipeline(), Engine: eng, Runner: run, Artifacts: arts,
-		GitRoot: cfg.GitRoot, WorkDir: work, LogDir: logs,
-		Region: cfg.Region, AccountID: cfg.AccountID, StopGrace: cfg.StopGrace, Log: cfg.Log, Now: cfg.Now,
+	jm := jobs.New(jobs.Config{
+		Store: db.Jobs(), Runner: run, Artifacts: arts, WorkDir: work, LogDir: logs, Hide: []string{cfg.Data},
+		Boot: eng.Boot(), Grace: cfg.StopGrace, Retention: cfg.Retention, Now: cfg.Now, Log: cfg.Log,
 	})
-	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, cp: cp}
+	cp := codepipeline.New(codepipeline.Config{
+		Store: db.CodePipeline(), Engine: eng, Jobs: jm, Artifacts: arts,
+		GitRoot: cfg.GitRoot, TempDir: work, Timeouts: cfg.Timeouts, Retention: cfg.Retention,
+		Region: cfg.Region, AccountID: cfg.AccountID, Log: cfg.Log, Now: cfg.Now,
+	})
+	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, jobs: jm, cp: cp}
 	auth := &authenticator{v: &sigv4.Verifier{Region: cfg.Region, Lookup: s.lookupKey}}
 	api := wire.NewServer(auth, cfg.Log, &wire.Service{
 		TargetPrefix: shape.TargetPrefix, SigningName: shape.SigningName,
 		Ops: shape.Operations(cp), Known: shape.OperationNames,
 	})
 	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn)}
+	// The job layer starts first: it sweeps what an earlier life left
+	// running before anything of this life starts.
+	if err := jm.Start(ctx); err != nil {
+		jm.Close()
+		db.Close()
+		return nil, err
+	}
 	eng.Start()
 	if err := cp.Start(ctx); err != nil {
+		cp.Close()
+		jm.Close()
 		eng.Stop()
 		db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// scopeOf names the process trees of one data directory among all those
+// on the machine (see runner.Options.Scope): a server sweeps only the trees
+// its own data directory's earlier lives left.
+func scopeOf(data string) string {
+	sum := sha256.Sum256([]byte(data))
+	return "pw-" + hex.EncodeToString(sum[:8])
 }
 
 func (s *Server) lookupKey(id string) (string, bool) {
@@ -139,7 +169,9 @@ func (s *Server) Close() error {
 	defer cancel()
 	s.http.Shutdown(ctx)
 	s.cp.Close()
+	s.jobs.Close()
 	s.engine.Stop()
+	s.runner.Close()
 	return s.db.Close()
 }
 

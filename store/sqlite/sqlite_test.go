@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pipewright/pipewright/codepipeline"
+	"github.com/pipewright/pipewright/jobs"
 	"github.com/pipewright/pipewright/store/sqlite"
 	"github.com/pipewright/pipewright/store/storetest"
 )
@@ -50,4 +51,8 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after reopening: %v", err)
 	}
+}
+
+func TestJobsConformance(t *testing.T) {
+	storetest.Jobs(t, func(t *testing.T) jobs.Store { return open(t).Jobs() })
 }

@@ -27,6 +27,8 @@ func CodePipeline(t *testing.T, open func(t *testing.T) codepipeline.Store) {
 		"ProgressCommits":         testProgress,
 		"DeleteRemovesHistory":    testDelete,
 		"ConcurrentWritersSerial": testConcurrentCAS,
+		"PruneEndedExecutions":    testPruneExecutions,
+		"ArtifactGarbage":         testArtifactGarbage,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -260,7 +262,7 @@ func testRuns(t *testing.T, s codepipeline.Store) {
 			}
 			for _, a := range []string{"A", "B"} {
 				r := &codepipeline.ActionRun{ID: id + a, ExecutionID: id, Pipeline: "p", Stage: "Build", Action: a, Status: codepipeline.ActionInProgress,
-					Input: codepipeline.ActionInput{Configuration: map[string]string{"k": "v"}}, Handle: json.RawMessage(`{"pid":1}`)}
+					Input: codepipeline.ActionInput{Configuration: map[string]string{"k": "v"}}, Outputs: []codepipeline.OutputDecl{{Name: "out", Files: []string{"**/*"}}}}
 				if err := tx.CreateActionRun(r); err != nil {
 					return err
 				}
@@ -278,7 +280,7 @@ func testRuns(t *testing.T, s codepipeline.Store) {
 			t.Fatalf("latest stage run: %+v %v", sr, err)
 		}
 		r, err := tx.LatestActionRun("p", "Build", "A")
-		if err != nil || r.ID != "e2A" || r.Input.Configuration["k"] != "v" || string(r.Handle) != `{"pid":1}` {
+		if err != nil || r.ID != "e2A" || r.Input.Configuration["k"] != "v" || len(r.Outputs) != 1 || r.Outputs[0].Files[0] != "**/*" {
 			t.Fatalf("latest action run: %+v %v", r, err)
 		}
 		runs, _ := tx.ListActionRunsForExecution("e1")

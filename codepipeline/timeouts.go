@@ -1,0 +1,69 @@
+package codepipeline
+
+import (
+	"fmt"
+	"time"
+)
+
+// Timeouts is how long an action of a kind may run before it fails, as
+// AWS applies them; a zero field means AWS's value.
+type Timeouts struct {
+	// Commands is a Compute/AWS/Commands action's limit: 55 minutes (the
+	// Commands action reference).
+	Commands time.Duration
+	// Other is every other action's limit that AWS does not name
+	// separately: 1 hour (the CodePipeline quotas page).
+	Other time.Duration
+}
+
+// AWS's action timeouts.
+const (
+	commandsTimeout = 55 * time.Minute
+	otherTimeout    = time.Hour
+	// defaultApprovalMinutes is a manual approval's timeout: 7 days.
+	defaultApprovalMinutes = 7 * 24 * 60
+)
+
+// actionTimeout is how long an action of the given kind may run.
+func (t Timeouts) actionTimeout(k actionKind) time.Duration {
+	switch k {
+	case kindCommands:
+		if t.Commands > 0 {
+			return t.Commands
+		}
+		return commandsTimeout
+	default:
+		if t.Other > 0 {
+			return t.Other
+		}
+		return otherTimeout
+	}
+}
+
+// timeoutMessage is the errorDetails message of an action that timed out.
+func timeoutMessage(k actionKind, d time.Duration) string {
+	switch k {
+	case kindApproval:
+		return "The approval request expired: no answer was given before the action's timeout."
+	case kindCommands:
+		return fmt.Sprintf("The action timed out: its commands did not finish within %s; their process tree was terminated.", formatDuration(d))
+	}
+	return fmt.Sprintf("The action timed out: it did not finish within %s.", formatDuration(d))
+}
+
+// formatDuration writes a timeout as AWS's documents do ("55 minutes").
+func formatDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0 && d >= time.Hour:
+		if d == time.Hour {
+			return "1 hour"
+		}
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d%time.Minute == 0 && d >= time.Minute:
+		if d == time.Minute {
+			return "1 minute"
+		}
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return d.String()
+}

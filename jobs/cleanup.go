@@ -1,0 +1,98 @@
+package jobs
+
+import (
+	"context"
+	"time"
+)
+
+// DeleteGroup deletes the jobs of an owner's group with their logs and
+// workspaces; those that run are terminated first and forgotten when they
+// end (their owner is not told).
+func (m *Manager) DeleteGroup(ctx context.Context, owner, group string) error {
+	var js []*Job
+	if err := m.cfg.Store.View(ctx, func(tx Tx) error {
+		var err error
+		js, err = tx.ListJobsInGroup(owner, group)
+		return err
+	}); err != nil {
+		return err
+	}
+	for _, j := range js {
+		if lj := m.reg.get(j.ID); lj != nil {
+			lj.mu.Lock()
+			lj.forget = true
+			lj.mu.Unlock()
+			lj.order(&stopOrder{status: StatusStopped, reason: ReasonStopped, text: "what it was for was deleted"}, m.cfg.Grace)
+			continue
+		}
+		m.forget(j.ID, j.LogPath)
+	}
+	return nil
+}
+
+// Groups names the groups an owner has jobs in, so that it can delete
+// those whose purpose is gone.
+func (m *Manager) Groups(ctx context.Context, owner string) ([]string, error) {
+	var gs []string
+	err := m.cfg.Store.View(ctx, func(tx Tx) error {
+		var err error
+		gs, err = tx.ListGroups(owner)
+		return err
+	})
+	return gs, err
+}
+
+// pruneEvery is how often ended jobs older than the retention are deleted.
+const pruneEvery = time.Hour
+
+// pruneLoop deletes ended jobs older than the retention, with their logs,
+// at start and then every pruneEvery, until Close.
+func (m *Manager) pruneLoop() {
+	defer close(m.pruneDone)
+	if m.cfg.Retention <= 0 {
+		<-m.stopPrune
+		return
+	}
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		m.Prune(context.Background(), m.now().Add(-m.cfg.Retention))
+		select {
+		case <-m.stopPrune:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Prune deletes the jobs that ended before t, with their logs, and returns
+// how many. Logs go first, so a crash in between leaves only records,
+// which the next prune deletes.
+func (m *Manager) Prune(ctx context.Context, before time.Time) int {
+	n := 0
+	for {
+		var old []*Job
+		if err := m.cfg.Store.View(ctx, func(tx Tx) error {
+			var err error
+			old, err = tx.ListEndedBefore(before, 100)
+			return err
+		}); err != nil {
+			m.log.Warn("jobs: prune", "err", err)
+			return n
+		}
+		if len(old) == 0 {
+			return n
+		}
+		for _, j := range old {
+			if err := m.forget(j.ID, j.LogPath); err != nil {
+				return n
+			}
+			n++
+		}
+		select {
+		case <-m.stopPrune:
+			return n
+		default:
+		}
+	}
+}

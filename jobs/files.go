@@ -1,0 +1,147 @@
+package jobs
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+
+	"github.com/pipewright/pipewright/artifacts"
+)
+
+// baseEnv is the environment every job starts from: enough to find
+// programs, nothing of the server's own configuration or credentials.
+func baseEnv() []string {
+	env := []string{"LANG=C.UTF-8"}
+	if p := os.Getenv("PATH"); p != "" {
+		env = append(env, "PATH="+p)
+	} else {
+		env = append(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	}
+	return env
+}
+
+var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// exportTrailer is appended to a script to save the values of the named
+// shell variables (exported or not; unset ones are empty) once every
+// command succeeded.
+func exportTrailer(names []string, file string) string {
+	var b strings.Builder
+	b.WriteString("\n{ ")
+	for _, n := range names {
+		if varName.MatchString(n) {
+			fmt.Fprintf(&b, `printf '%%s=%%s\0' %s "${%s-}"; `, n, n)
+		}
+	}
+	fmt.Fprintf(&b, "} > '%s'\n", strings.ReplaceAll(file, "'", `'\''`))
+	return b.String()
+}
+
+// maxVariablesFile bounds what readExported reads.
+const maxVariablesFile = 1 << 20
+
+// readExported reads the variables the trailer saved. The file is the
+// job's: it is opened without following a symbolic link and read only if
+// it is a regular file, so a job cannot make the server read anything else.
+func readExported(file string) (map[string]string, error) {
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("the exported variables could not be read: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("the exported variables file is not a regular file")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxVariablesFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxVariablesFile {
+		return nil, fmt.Errorf("the exported variables are larger than %d bytes", maxVariablesFile)
+	}
+	out := map[string]string{}
+	for _, kv := range bytes.Split(b, []byte{0}) {
+		if k, v, ok := strings.Cut(string(kv), "="); ok {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// extractInputs unzips the inputs into the workspace and returns the
+// primary directory and the CODEBUILD_SRC_DIR variables.
+func (m *Manager) extractInputs(ws string, inputs []Artifact) (primary string, env []string, err error) {
+	primary = filepath.Join(ws, "src")
+	for i, in := range inputs {
+		dir := primary
+		if i > 0 {
+			dir = filepath.Join(ws, "src_"+in.Name)
+		}
+		path, err := m.cfg.Artifacts.Path(in.Bucket, in.Key)
+		if err != nil {
+			return "", nil, fmt.Errorf("Input artifact '%s' is missing: %v", in.Name, err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", nil, err
+		}
+		if _, err := artifacts.Unzip(path, dir); err != nil {
+			return "", nil, fmt.Errorf("Could not extract input artifact '%s': %v", in.Name, err)
+		}
+		if i == 0 {
+			env = append(env, "CODEBUILD_SRC_DIR="+dir)
+		} else {
+			env = append(env, "CODEBUILD_SRC_DIR_"+in.Name+"="+dir)
+		}
+	}
+	if len(inputs) == 0 {
+		if err := os.MkdirAll(primary, 0o755); err != nil {
+			return "", nil, err
+		}
+		env = append(env, "CODEBUILD_SRC_DIR="+primary)
+	}
+	return primary, env, nil
+}
+
+// collectOutputs zips each output from dir into the artifact store.
+func (m *Manager) collectOutputs(dir string, outs []Output) ([]Artifact, error) {
+	var got []Artifact
+	for _, o := range outs {
+		n, err := m.zipOutput(dir, o)
+		if err != nil {
+			return nil, fmt.Errorf("Could not collect output artifact '%s': %v", o.Name, err)
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("No files matched the paths of output artifact '%s': %s", o.Name, strings.Join(o.Files, ", "))
+		}
+		got = append(got, o.Artifact)
+	}
+	return got, nil
+}
+
+func (m *Manager) zipOutput(dir string, o Output) (int, error) {
+	if err := m.cfg.Artifacts.EnsureBucket(o.Bucket); err != nil {
+		return 0, err
+	}
+	tmp, err := os.CreateTemp(m.cfg.WorkDir, ".artifact-*.zip")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	n, err := artifacts.ZipDir(dir, o.Files, tmp)
+	if err != nil || n == 0 {
+		return n, err
+	}
+	if _, err := tmp.Seek(0, 0); err != nil {
+		return 0, err
+	}
+	if _, err := m.cfg.Artifacts.Put(o.Bucket, o.Key, tmp); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
