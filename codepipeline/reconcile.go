@@ -3,6 +3,8 @@ package codepipeline
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"time"
 )
 
@@ -13,10 +15,24 @@ const kindPipeline = "codepipeline.pipeline"
 
 // reconcile advances the active executions of one pipeline: it decides from
 // the stored state alone, persists the decision in one transaction and then
-// carries out the effects (start jobs, terminate abandoned ones, reap
-// leftovers of an earlier life). The decision is engine progress: were it
-// lost to a power loss, the next reconcile derives it again.
-func (s *Service) reconcile(ctx context.Context, name string) (time.Time, error) {
+// carries out the effects (start work, stop abandoned work, carry over
+// the work of an earlier life). The decision is engine progress: were it
+// lost to a power loss, the next reconcile derives it again. A panic while
+// doing so fails the pipeline's active executions with the reason, so that
+// the same panic cannot recur for ever, not even after a restart.
+func (s *Service) reconcile(ctx context.Context, name string) (wakeAt time.Time, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic while advancing a pipeline; its active executions fail", "pipeline", name, "panic", p, "stack", string(debug.Stack()))
+			s.failActive(name, fmt.Sprintf("pipewright failed while advancing this execution: %v", p))
+			wakeAt, err = time.Time{}, nil
+		}
+	}()
+	return s.advance(ctx, name)
+}
+
+// advance is one reconcile of a pipeline.
+func (s *Service) advance(ctx context.Context, name string) (time.Time, error) {
 	var c *changes
 	var def *definition
 	err := s.store.Progress(ctx, func(tx Tx) error {
@@ -132,4 +148,59 @@ func (s *Service) carryOut(ef effect, def *definition) {
 	case effectNoteAbandoned:
 		s.noteJob(ef.run, "The action was abandoned: "+ef.text+".")
 	}
+}
+
+// failActive ends every active execution of a pipeline Failed with msg,
+// with their running stages and actions, and stops the work of those
+// actions: the way out when advancing the pipeline itself failed.
+func (s *Service) failActive(name, msg string) {
+	var ended []*ActionRun
+	err := s.store.Progress(context.Background(), func(tx Tx) error {
+		ended = nil
+		execs, err := tx.ListActiveExecutions(name)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		for _, e := range execs {
+			runs, err := tx.ListActionRunsForExecution(e.ID)
+			if err != nil {
+				return err
+			}
+			for _, r := range runs {
+				if r.Status != ActionInProgress {
+					continue
+				}
+				r.Status, r.ErrorCode, r.ErrorMessage, r.Summary, r.Token, r.Updated = ActionFailed, errJobFailed, msg, msg, "", now
+				if err := tx.UpdateActionRun(r); err != nil {
+					return err
+				}
+				ended = append(ended, r)
+			}
+			if !e.Waiting && e.StageName != "" {
+				sr, err := tx.GetStageRun(e.ID, e.StageName)
+				if err == nil && !sr.Status.ended() {
+					sr.Status, sr.Updated = StageFailed, now
+					if err := tx.UpdateStageRun(sr); err != nil {
+						return err
+					}
+				} else if err != nil && !errors.Is(err, ErrNotFound) {
+					return err
+				}
+			}
+			e.Status, e.Reason, e.Summary, e.Updated = ExecutionFailed, ReasonInternal, msg, now
+			if err := tx.UpdateExecution(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.Error("could not fail the executions of a pipeline that cannot be advanced", "pipeline", name, "err", err)
+		return
+	}
+	for _, r := range ended {
+		s.carryOut(effect{kind: effectStopJob, run: r, text: "pipewright failed while advancing its pipeline"}, nil)
+	}
+	s.changed(name)
 }

@@ -53,6 +53,10 @@ const (
 	StageCancelled StageStatus = "Cancelled"
 )
 
+// ended reports whether the stage run is not running any more (Stopped
+// and Failed ones may be retried).
+func (s StageStatus) ended() bool { return s != StageInProgress && s != StageStopping }
+
 // ActionStatus is the status of one action execution.
 type ActionStatus string
 
@@ -92,4 +96,6 @@ const (
 	ReasonAbandon      EndReason = "abandon"
 	ReasonSuperseded   EndReason = "superseded"
 	ReasonUpdated      EndReason = "pipeline-updated"
+	// ReasonInternal: pipewright could not advance the execution (a panic).
+	ReasonInternal EndReason = "internal"
 )

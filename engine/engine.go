@@ -15,13 +15,18 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 )
 
 // Handler reconciles one key. It returns when it next wants to run (zero for
-// no timer) or an error, after which it runs again with a backoff.
+// no timer) or an error, after which it runs again with a backoff. A
+// handler that panics is not run again for that key until the key is woken
+// again: a panic is a bug that repeating cannot fix, and the server must
+// neither die of it nor spin on it.
 type Handler func(ctx context.Context, key string) (wakeAt time.Time, err error)
 
 type item struct{ kind, key string }
@@ -180,16 +185,22 @@ func (e *Engine) work() {
 		en.queued, en.running = false, true
 		e.mu.Unlock()
 
-		at, err := e.run(it)
+		at, panicked, err := e.run(it)
 
 		e.mu.Lock()
 		en.running = false
-		if err != nil {
+		switch {
+		case panicked:
+			en.failures = 0
+		case err != nil && e.stopped && errors.Is(err, context.Canceled):
+			// The engine is stopping and cancelled the handler itself:
+			// nothing failed, a restart reconciles everything again.
+		case err != nil:
 			en.failures++
 			backoff := time.Duration(1<<min(en.failures, 7)) * 50 * time.Millisecond
 			e.log.Error("reconcile failed", "kind", it.kind, "key", it.key, "err", err, "retryIn", backoff)
 			e.wakeAtLocked(it, time.Now().Add(backoff))
-		} else {
+		default:
 			en.failures = 0
 			if !at.IsZero() {
 				e.wakeAtLocked(it, at)
@@ -206,11 +217,19 @@ func (e *Engine) work() {
 	}
 }
 
-func (e *Engine) run(it item) (at time.Time, err error) {
+// run runs the handler of it, turning a panic into a logged report.
+func (e *Engine) run(it item) (at time.Time, panicked bool, err error) {
 	h := e.handlers[it.kind]
 	if h == nil {
 		e.log.Error("no handler", "kind", it.kind)
-		return time.Time{}, nil
+		return time.Time{}, false, nil
 	}
-	return h(e.ctx, it.key)
+	defer func() {
+		if p := recover(); p != nil {
+			e.log.Error("reconcile panicked; the key is not retried until woken again", "kind", it.kind, "key", it.key, "panic", p, "stack", string(debug.Stack()))
+			at, panicked, err = time.Time{}, true, nil
+		}
+	}()
+	at, err = h(e.ctx, it.key)
+	return at, false, err
 }

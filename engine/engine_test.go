@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -145,3 +147,76 @@ func TestStopWaitsForRunningHandlers(t *testing.T) {
 		t.Fatal("empty boot id")
 	}
 }
+
+// TestPanicIsReportedNotRetried: a handler that panics takes neither the
+// engine nor other keys down, is logged, and runs again only when woken.
+func TestPanicIsReportedNotRetried(t *testing.T) {
+	var logged strings.Builder
+	var logMu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logged.Write(p)
+	}), nil))
+	e := engine.New(2, log)
+	var panics, others atomic.Int32
+	e.Register("k", func(ctx context.Context, key string) (time.Time, error) {
+		if key == "bad" {
+			panics.Add(1)
+			panic("corrupt record")
+		}
+		others.Add(1)
+		return time.Time{}, nil
+	})
+	e.Start()
+	defer e.Stop()
+	e.Wake("k", "bad")
+	waitFor(t, "the panic", func() bool { return panics.Load() == 1 })
+	e.Wake("k", "good")
+	waitFor(t, "another key", func() bool { return others.Load() == 1 })
+	// A retry would come after the first backoff (100ms); a timer of the
+	// engine's own, three times that, orders this check after it.
+	e.WakeAt("k", "good", time.Now().Add(300*time.Millisecond))
+	waitFor(t, "the good key's timer", func() bool { return others.Load() == 2 })
+	if n := panics.Load(); n != 1 {
+		t.Fatalf("the panicking key ran %d times without being woken", n)
+	}
+	e.Wake("k", "bad")
+	waitFor(t, "the woken key", func() bool { return panics.Load() == 2 })
+	logMu.Lock()
+	defer logMu.Unlock()
+	if !strings.Contains(logged.String(), "corrupt record") || !strings.Contains(logged.String(), "reconcile panicked") {
+		t.Fatalf("panic not logged:\n%s", logged.String())
+	}
+}
+
+// TestStopCancelsQuietly: a handler cancelled by Stop logs no failure.
+func TestStopCancelsQuietly(t *testing.T) {
+	var logged strings.Builder
+	var logMu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logged.Write(p)
+	}), nil))
+	e := engine.New(1, log)
+	entered := make(chan struct{})
+	e.Register("k", func(ctx context.Context, key string) (time.Time, error) {
+		close(entered)
+		<-ctx.Done()
+		return time.Time{}, ctx.Err()
+	})
+	e.Start()
+	e.Wake("k", "p")
+	<-entered
+	e.Stop()
+	logMu.Lock()
+	defer logMu.Unlock()
+	if strings.Contains(logged.String(), "level=ERROR") {
+		t.Fatalf("a clean stop logged an error:\n%s", logged.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -136,9 +136,17 @@ func (db *DB) writeTx(ctx context.Context, durable bool, fn func(*sql.Tx) error)
 	if err != nil {
 		return err
 	}
+	committed := false
+	// A panic in fn rolls the transaction back before it goes on, so the
+	// one writer connection is never left inside a transaction.
+	defer func() {
+		if !committed {
+			tx.Rollback()
+		}
+	}()
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
+	committed = true
 	return tx.Commit()
 }

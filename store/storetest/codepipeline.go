@@ -29,6 +29,7 @@ func CodePipeline(t *testing.T, open func(t *testing.T) codepipeline.Store) {
 		"ConcurrentWritersSerial": testConcurrentCAS,
 		"PruneEndedExecutions":    testPruneExecutions,
 		"ArtifactGarbage":         testArtifactGarbage,
+		"PanicRollsBack":          testPanicRollsBack,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -88,3 +88,35 @@ func testArtifactGarbage(t *testing.T, s codepipeline.Store) {
 		return nil
 	})
 }
+
+// testPanicRollsBack: a panic inside a write transaction rolls it back and
+// leaves the store usable.
+func testPanicRollsBack(t *testing.T, s codepipeline.Store) {
+	func() {
+		defer func() { recover() }()
+		s.Progress(ctx, func(tx codepipeline.Tx) error {
+			if err := tx.CreatePipeline(newPipeline("half")); err != nil {
+				return err
+			}
+			panic("in the middle of a transaction")
+		})
+	}()
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Update(ctx, func(tx codepipeline.Tx) error { return tx.CreatePipeline(newPipeline("after")) })
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("write after a panic: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the store hangs after a panic in a transaction")
+	}
+	s.View(ctx, func(tx codepipeline.Tx) error {
+		if _, err := tx.GetPipeline("half"); err != codepipeline.ErrNotFound {
+			t.Fatalf("the panicking transaction was committed: %v", err)
+		}
+		return nil
+	})
+}
