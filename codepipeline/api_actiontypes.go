@@ -20,6 +20,8 @@ func (s *Service) ListActionTypes(ctx context.Context, in *shape.ListActionTypes
 			Id:                    &shape.ActionTypeId{Category: ptr(shape.ActionCategory(t.id.Category)), Owner: ptr(shape.ActionOwner(t.id.Owner)), Provider: ptr(t.id.Provider), Version: ptr(t.id.Version)},
 			InputArtifactDetails:  &shape.ArtifactDetails{MinimumCount: ptr(int32(t.minIn)), MaximumCount: ptr(int32(t.maxIn))},
 			OutputArtifactDetails: &shape.ArtifactDetails{MinimumCount: ptr(int32(t.minOut)), MaximumCount: ptr(int32(t.maxOut))},
+			// A type without configuration properties has [] of them.
+			ActionConfigurationProperties: make([]shape.ActionConfigurationProperty, 0, len(t.config)),
 		}
 		for _, p := range t.config {
 			at.ActionConfigurationProperties = append(at.ActionConfigurationProperties, shape.ActionConfigurationProperty{

@@ -224,9 +224,11 @@ func execMode(m string) *shape.ExecutionMode {
 	return ptr(shape.ExecutionMode(m))
 }
 
-// artifactRevisions lists the revisions the execution's source actions produced.
+// artifactRevisions lists the revisions the execution's source actions
+// produced, [] before any did. revisionChangeIdentifier is filled in as AWS
+// fills it for CodeCommit: the commit id.
 func artifactRevisions(runs []*ActionRun) []shape.ArtifactRevision {
-	var out []shape.ArtifactRevision
+	out := []shape.ArtifactRevision{}
 	latest := map[string]*ActionRun{}
 	for _, r := range runs {
 		if r.Status == ActionSucceeded && r.Output.Revision != nil {
@@ -240,7 +242,8 @@ func artifactRevisions(runs []*ActionRun) []shape.ArtifactRevision {
 		rev := r.Output.Revision
 		for _, a := range r.Output.OutputArtifacts {
 			out = append(out, shape.ArtifactRevision{
-				Name: ptr(a.Name), RevisionId: ptr(rev.ID), RevisionSummary: str(rev.Summary), Created: ts(rev.Created), RevisionUrl: str(rev.URL),
+				Name: ptr(a.Name), RevisionId: ptr(rev.ID), RevisionChangeIdentifier: ptr(rev.ID),
+				RevisionSummary: str(rev.Summary), Created: ts(rev.Created), RevisionUrl: str(rev.URL),
 			})
 		}
 	}
@@ -301,16 +304,18 @@ func (s *Service) ListPipelineExecutions(ctx context.Context, in *shape.ListPipe
 			ExecutionMode:   execMode(e.Mode), ExecutionType: ptr(shape.ExecutionTypeStandard),
 		}
 		if e.Stop != nil {
-			sum.StopTrigger = &shape.StopExecutionTrigger{Reason: ptr(e.Stop.Reason)}
+			// A stop without a reason has no reason member, as on AWS.
+			sum.StopTrigger = &shape.StopExecutionTrigger{Reason: str(e.Stop.Reason)}
 		}
 		out.PipelineExecutionSummaries = append(out.PipelineExecutionSummaries, sum)
 	}
 	return out, nil
 }
 
-// sourceRevisions lists the revisions of the execution's source actions.
+// sourceRevisions lists the revisions of the execution's source actions,
+// [] before any ran.
 func sourceRevisions(runs []*ActionRun) []shape.SourceRevision {
-	var out []shape.SourceRevision
+	out := []shape.SourceRevision{}
 	seen := map[string]bool{}
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]

@@ -79,14 +79,8 @@ func (s *Service) CreatePipeline(ctx context.Context, in *shape.CreatePipelineIn
 		return nil, err
 	}
 	s.wake(p.Name)
-	return &shape.CreatePipelineOutput{Pipeline: decl, Tags: nonEmptyTags(in.Tags)}, nil
-}
-
-func nonEmptyTags(t []shape.Tag) []shape.Tag {
-	if len(t) == 0 {
-		return nil
-	}
-	return t
+	// The tags are echoed as given: absent when the request had none.
+	return &shape.CreatePipelineOutput{Pipeline: decl, Tags: in.Tags}, nil
 }
 
 // GetPipeline returns a pipeline's declaration, the current one or a given
@@ -120,6 +114,8 @@ func (s *Service) GetPipeline(ctx context.Context, in *shape.GetPipelineInput) (
 	if err := json.Unmarshal(raw, &decl); err != nil {
 		return nil, err
 	}
+	// Declarations stored before the artifact lists were filled in.
+	fillArtifactLists(&decl)
 	return &shape.GetPipelineOutput{
 		Pipeline: &decl,
 		Metadata: &shape.PipelineMetadata{PipelineArn: ptr(s.pipelineARN(p.Name)), Created: ts(p.Created), Updated: ts(p.Updated)},

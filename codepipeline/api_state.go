@@ -65,6 +65,7 @@ func (s *Service) buildState(ctx context.Context, name string) (*shape.GetPipeli
 			}
 			if sr != nil {
 				ss.LatestExecution = &shape.StageExecution{PipelineExecutionId: ptr(sr.ExecutionID), Status: ptr(shape.StageExecutionStatus(sr.Status)), Type: ptr(shape.ExecutionTypeStandard)}
+				ss.RetryStageMetadata = retryMetadata(sr)
 			}
 			ss.ActionStates = make([]shape.ActionState, 0, len(st.Actions))
 			for _, a := range st.Actions {
@@ -89,6 +90,19 @@ func (s *Service) buildState(ctx context.Context, name string) (*shape.GetPipeli
 		return nil, s.pipelineNotFound(name)
 	}
 	return out, err
+}
+
+// retryMetadata is the retryStageMetadata of a stage whose latest run was
+// retried, nil for one that never was. pipewright makes no automatic
+// retries, so autoStageRetryAttempt (at least 1 when set) stays absent.
+func retryMetadata(sr *StageRun) *shape.RetryStageMetadata {
+	if sr.ManualRetries == 0 {
+		return nil
+	}
+	return &shape.RetryStageMetadata{
+		ManualStageRetryAttempt: ptr(int32(sr.ManualRetries)),
+		LatestRetryTrigger:      ptr(shape.RetryTrigger(sr.LatestRetryTrigger)),
+	}
 }
 
 // waitingStatus is how an execution waiting in front of a stage shows.

@@ -107,8 +107,13 @@ func (s *Service) UntagResource(ctx context.Context, in *shape.UntagResourceInpu
 	return &shape.UntagResourceOutput{}, nil
 }
 
-// ListTagsForResource lists a pipeline's tags.
+// ListTagsForResource lists a pipeline's tags in the order they were added,
+// maxResults (1 to 100; all of them by default) at a time.
 func (s *Service) ListTagsForResource(ctx context.Context, in *shape.ListTagsForResourceInput) (*shape.ListTagsForResourceOutput, error) {
+	from, terr := parseSeqToken("tags", in.NextToken)
+	if terr != nil {
+		return nil, terr
+	}
 	name, err := s.pipelineOfARN(in.GetResourceArn())
 	if err != nil {
 		return nil, err
@@ -125,5 +130,12 @@ func (s *Service) ListTagsForResource(ctx context.Context, in *shape.ListTagsFor
 	if err != nil {
 		return nil, err
 	}
-	return &shape.ListTagsForResourceOutput{Tags: fromTags(p.Tags)}, nil
+	tags := p.Tags[min(int(from), len(p.Tags)):]
+	out := &shape.ListTagsForResourceOutput{}
+	if in.MaxResults != nil && len(tags) > int(in.GetMaxResults()) {
+		tags = tags[:in.GetMaxResults()]
+		out.NextToken = seqToken("tags", from+int64(len(tags)))
+	}
+	out.Tags = fromTags(tags)
+	return out, nil
 }

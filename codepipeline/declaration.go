@@ -17,9 +17,10 @@ const (
 
 // checkDeclaration applies AWS's structural rules to a pipeline declaration
 // that already passed the model's validation, and fills in the defaults
-// (pipelineType V2, executionMode SUPERSEDED, runOrder 1). It returns the
-// first rule broken as the exception AWS answers with.
+// (pipelineType V2, executionMode SUPERSEDED, runOrder 1, empty artifact
+// lists). It returns the first rule broken as the exception AWS answers with.
 func checkDeclaration(p *shape.PipelineDeclaration, region string) *wire.Error {
+	fillArtifactLists(p)
 	if p.PipelineType == nil {
 		v := shape.PipelineTypeV2
 		p.PipelineType = &v
@@ -187,6 +188,23 @@ func checkAction(stage string, stageIndex int, a *shape.ActionDeclaration, v2 bo
 		return apiError(excInvalidActionDeclaration, "Action '%s': timeoutInMinutes is only available to the manual approval action type", a.GetName())
 	}
 	return nil
+}
+
+// fillArtifactLists gives every action inputArtifacts and outputArtifacts,
+// [] when it has none: AWS answers with both lists on every action of a
+// declaration, whether the request had them or not.
+func fillArtifactLists(p *shape.PipelineDeclaration) {
+	for si := range p.Stages {
+		for ai := range p.Stages[si].Actions {
+			a := &p.Stages[si].Actions[ai]
+			if a.InputArtifacts == nil {
+				a.InputArtifacts = []shape.InputArtifact{}
+			}
+			if a.OutputArtifacts == nil {
+				a.OutputArtifacts = []shape.OutputArtifact{}
+			}
+		}
+	}
 }
 
 func countRange(min, max int) string {

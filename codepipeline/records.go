@@ -106,6 +106,13 @@ type StageRun struct {
 	Updated     time.Time
 	// RowVersion is the compare-and-set version of the record.
 	RowVersion int64
+
+	// ManualRetries counts the RetryStageExecution calls that resumed this
+	// run; with LatestRetryTrigger (the RetryTrigger of the latest retry,
+	// "ManualStageRetry") it is GetPipelineState's retryStageMetadata.
+	ManualRetries int `json:",omitempty"`
+	// LatestRetryTrigger is empty until the run is retried.
+	LatestRetryTrigger string `json:",omitempty"`
 }
 
 // ActionRun is one execution of one action.
@@ -145,6 +152,10 @@ type ActionRun struct {
 	Updated time.Time
 	// RowVersion is the compare-and-set version of the record.
 	RowVersion int64
+
+	// AnsweredToken is the token of an approval PutApprovalResult answered
+	// (Token is cleared then), so that a second answer is recognised.
+	AnsweredToken string `json:",omitempty"`
 }
 
 // ActionInput is what an action execution ran with.

@@ -66,6 +66,10 @@ type Tx interface {
 	UpdateActionRun(r *ActionRun) error
 	ListActionRunsForExecution(executionID string) ([]*ActionRun, error)
 	LatestActionRun(pipeline, stage, action string) (*ActionRun, error)
+	// FindActionRunByToken returns the newest run of the action whose
+	// approval token (Token while waiting, AnsweredToken once answered) is
+	// token; ErrNotFound when there is none (an empty token matches none).
+	FindActionRunByToken(pipeline, stage, action, token string) (*ActionRun, error)
 	// ListActionRuns returns runs newest first, with Seq < beforeSeq when
 	// beforeSeq > 0, of one execution when executionID is set.
 	ListActionRuns(pipeline, executionID string, beforeSeq int64, limit int) ([]*ActionRun, error)

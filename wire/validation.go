@@ -16,7 +16,15 @@ import (
 // violations come out in that order. The zero value is ready to use.
 type Validator struct {
 	violations []violation
+	// listing makes every check report its constraint whether or not the
+	// value breaks it, to list the constraints of a map's keys or values
+	// (see constraintsOf).
+	listing bool
 }
+
+// fails reports whether a check must report its constraint: when the value
+// breaks it, or always while listing constraints.
+func (v *Validator) fails(broken bool) bool { return broken || v.listing }
 
 // violation is one failed constraint at one path.
 type violation struct {
@@ -100,14 +108,14 @@ func (v *Validator) Err() error {
 
 // MinLength checks that the string s has at least min Unicode characters.
 func (v *Validator) MinLength(path, s string, min int) {
-	if utf8.RuneCountInString(s) < min {
+	if v.fails(utf8.RuneCountInString(s) < min) {
 		v.Invalid(path, s, "Member must have length greater than or equal to "+strconv.Itoa(min))
 	}
 }
 
 // MaxLength checks that the string s has at most max Unicode characters.
 func (v *Validator) MaxLength(path, s string, max int) {
-	if utf8.RuneCountInString(s) > max {
+	if v.fails(utf8.RuneCountInString(s) > max) {
 		v.Invalid(path, s, "Member must have length less than or equal to "+strconv.Itoa(max))
 	}
 }
@@ -115,7 +123,7 @@ func (v *Validator) MaxLength(path, s string, max int) {
 // MinCount checks the length of a list, map or blob: its n entries (bytes
 // for a blob) must be at least min.
 func (v *Validator) MinCount(path string, n, min int) {
-	if n < min {
+	if v.fails(n < min) {
 		v.InvalidAggregate(path, "Member must have length greater than or equal to "+strconv.Itoa(min))
 	}
 }
@@ -123,35 +131,35 @@ func (v *Validator) MinCount(path string, n, min int) {
 // MaxCount checks the length of a list, map or blob: its n entries (bytes
 // for a blob) must be at most max.
 func (v *Validator) MaxCount(path string, n, max int) {
-	if n > max {
+	if v.fails(n > max) {
 		v.InvalidAggregate(path, "Member must have length less than or equal to "+strconv.Itoa(max))
 	}
 }
 
 // MinInt checks that the integer x is at least min.
 func (v *Validator) MinInt(path string, x, min int64) {
-	if x < min {
+	if v.fails(x < min) {
 		v.Invalid(path, strconv.FormatInt(x, 10), "Member must have value greater than or equal to "+strconv.FormatInt(min, 10))
 	}
 }
 
 // MaxInt checks that the integer x is at most max.
 func (v *Validator) MaxInt(path string, x, max int64) {
-	if x > max {
+	if v.fails(x > max) {
 		v.Invalid(path, strconv.FormatInt(x, 10), "Member must have value less than or equal to "+strconv.FormatInt(max, 10))
 	}
 }
 
 // MinFloat checks that the number x is at least min.
 func (v *Validator) MinFloat(path string, x, min float64) {
-	if x < min || math.IsNaN(x) {
+	if v.fails(x < min || math.IsNaN(x)) {
 		v.Invalid(path, formatFloatValue(x), "Member must have value greater than or equal to "+formatBound(min))
 	}
 }
 
 // MaxFloat checks that the number x is at most max.
 func (v *Validator) MaxFloat(path string, x, max float64) {
-	if x > max || math.IsNaN(x) {
+	if v.fails(x > max || math.IsNaN(x)) {
 		v.Invalid(path, formatFloatValue(x), "Member must have value less than or equal to "+formatBound(max))
 	}
 }
@@ -206,7 +214,7 @@ func (p *Pattern) shown() string {
 
 // Pattern checks that s satisfies p.
 func (v *Validator) Pattern(path, s string, p *Pattern) {
-	if !p.MatchString(s) {
+	if v.fails(!p.MatchString(s)) {
 		v.Invalid(path, s, "Member must satisfy regular expression pattern: "+p.shown())
 	}
 }
@@ -221,7 +229,7 @@ type EnumValue[E any] interface {
 
 // CheckEnum checks that x is one of the values of its enum.
 func CheckEnum[E EnumValue[E]](v *Validator, path string, x E) {
-	if x.IsValid() {
+	if !v.fails(!x.IsValid()) {
 		return
 	}
 	var b strings.Builder
@@ -293,25 +301,54 @@ func Map[M ~map[string]E, E any](v *Validator, path string, x M, required bool, 
 }
 
 // MapKeys runs check on every key of m (in sorted order) and, if any key
-// fails, reports one violation for the whole map at path listing the
-// distinct failed constraints, as AWS does: "Value at 'tags' failed to
+// fails, reports one violation for the whole map at path that lists every
+// constraint of the keys, as AWS does: "Value at 'configuration' failed to
 // satisfy constraint: Map keys must satisfy constraint: [Member must have
-// length less than or equal to 128]".
+// length less than or equal to 50, Member must have length greater than or
+// equal to 1]".
 func MapKeys[M ~map[string]E, E any](v *Validator, path string, m M, check func(*Validator, string, string)) {
-	var keys Validator
+	mapEntries(v, path, SortedKeys(m), check, "Map keys")
+}
+
+// MapValues does for the values of m what MapKeys does for its keys:
+// "Value at 'configuration' failed to satisfy constraint: Map value must
+// satisfy constraint: [Member must have length less than or equal to
+// 1000, Member must have length greater than or equal to 1]". It is for
+// maps of scalars; the entries of a map of structures are validated one
+// by one at path.KEY.
+func MapValues[M ~map[string]E, E any](v *Validator, path string, m M, check func(*Validator, string, E)) {
+	values := make([]E, 0, len(m))
 	for _, k := range SortedKeys(m) {
-		check(&keys, path, k)
+		values = append(values, m[k])
 	}
-	if len(keys.violations) == 0 {
-		return
+	mapEntries(v, path, values, check, "Map value")
+}
+
+// mapEntries checks the keys or values xs of the map at path and reports
+// at most one violation for all of them.
+func mapEntries[E any](v *Validator, path string, xs []E, check func(*Validator, string, E), what string) {
+	var scratch Validator
+	for _, x := range xs {
+		check(&scratch, path, x)
+		if len(scratch.violations) > 0 {
+			v.InvalidAggregate(path, what+" must satisfy constraint: ["+strings.Join(constraintsOf(check), ", ")+"]")
+			return
+		}
 	}
+}
+
+// constraintsOf lists every constraint check enforces, in its order.
+func constraintsOf[E any](check func(*Validator, string, E)) []string {
+	all := Validator{listing: true}
+	var zero E
+	check(&all, "", zero)
 	var texts []string
-	for _, x := range keys.violations {
+	for _, x := range all.violations {
 		if !slices.Contains(texts, x.constraint) {
 			texts = append(texts, x.constraint)
 		}
 	}
-	v.InvalidAggregate(path, "Map keys must satisfy constraint: ["+strings.Join(texts, ", ")+"]")
+	return texts
 }
 
 // SortedKeys returns the keys of m in increasing order, so validation of

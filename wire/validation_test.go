@@ -82,6 +82,25 @@ func TestValidatorMessages(t *testing.T) {
 			})
 		}, "1 validation error detected: Value at 'configuration' failed to satisfy constraint: Map keys must satisfy constraint: " +
 			"[Member must have length greater than or equal to 1, Member must have length less than or equal to 5]"},
+		{"map keys list every constraint, once", func(v *Validator) {
+			MapKeys(v, "tags", map[string]int{"a b": 1, "c d": 2, "ok": 3}, func(v *Validator, p, k string) {
+				v.MaxLength(p, k, 5)
+				v.MinLength(p, k, 1)
+				v.Pattern(p, k, NewPattern("^[a-z]+$", ""))
+			})
+		}, "1 validation error detected: Value at 'tags' failed to satisfy constraint: Map keys must satisfy constraint: " +
+			"[Member must have length less than or equal to 5, Member must have length greater than or equal to 1, Member must satisfy regular expression pattern: [a-z]+]"},
+		{"map values", func(v *Validator) {
+			check := func(v *Validator, p string, x int32) { v.MaxInt(p, int64(x), 10); v.MinInt(p, int64(x), 1) }
+			MapValues(v, "weights", map[string]int32{"a": 5, "b": 11}, check)
+			MapValues(v, "fine", map[string]int32{"a": 5}, check)
+			MapValues(v, "none", map[string]int32{}, check)
+		}, "1 validation error detected: Value at 'weights' failed to satisfy constraint: Map value must satisfy constraint: " +
+			"[Member must have value less than or equal to 10, Member must have value greater than or equal to 1]"},
+		{"map enum values", func(v *Validator) {
+			MapValues(v, "colors", map[string]color{"x": "Red", "y": "Pink"}, CheckEnum[color])
+		}, "1 validation error detected: Value at 'colors' failed to satisfy constraint: Map value must satisfy constraint: " +
+			"[Member must satisfy enum value set: [Red, Green, Blue]]"},
 		{"aggregate", func(v *Validator) { v.InvalidAggregate("pipeline", "Custom") },
 			"1 validation error detected: Value at 'pipeline' failed to satisfy constraint: Custom"},
 	}

@@ -6,6 +6,8 @@
 //
 // Regenerate with `go generate ./codepipeline/shape` from the repository
 // root; the model is read from ../shared/aws-models and is not vendored.
+// overlay.json adds what botocore's newer model has and that one lacks
+// (EnvironmentVariable.type, ListDeployActionExecutionTargets).
 package shape
 
-//go:generate go run ../../internal/smithygen -model ../../../shared/aws-models/codepipeline-2015-07-09.json -out . -package shape
+//go:generate go run ../../internal/smithygen -model ../../../shared/aws-models/codepipeline-2015-07-09.json -overlay overlay.json -out . -package shape

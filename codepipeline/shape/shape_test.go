@@ -120,11 +120,33 @@ func TestValidationMessages(t *testing.T) {
 				cfg[strings.Repeat("k", 51)] = "v"
 				cfg["S3ObjectKey"] = ""
 			}),
+			// One violation per aspect, listing every constraint of the
+			// keys or values, as AWS words it.
 			want: "2 validation errors detected: " +
 				"Value at 'pipeline.stages.1.member.actions.1.member.configuration' failed to satisfy constraint: " +
-				"Map keys must satisfy constraint: [Member must have length less than or equal to 50]; " +
-				"Value '' at 'pipeline.stages.1.member.actions.1.member.configuration.S3ObjectKey' failed to satisfy constraint: " +
-				"Member must have length greater than or equal to 1",
+				"Map keys must satisfy constraint: [Member must have length less than or equal to 50, Member must have length greater than or equal to 1]; " +
+				"Value at 'pipeline.stages.1.member.actions.1.member.configuration' failed to satisfy constraint: " +
+				"Map value must satisfy constraint: [Member must have length less than or equal to 1000, Member must have length greater than or equal to 1]",
+		},
+		{
+			name: "map value too long",
+			in: decodePipeline(t, func(in *CreatePipelineInput) {
+				in.Pipeline.Stages[1].Actions[0].Configuration = map[string]string{"ProjectName": strings.Repeat("v", 1001)}
+			}),
+			want: "1 validation error detected: " +
+				"Value at 'pipeline.stages.2.member.actions.1.member.configuration' failed to satisfy constraint: " +
+				"Map value must satisfy constraint: [Member must have length less than or equal to 1000, Member must have length greater than or equal to 1]",
+		},
+		{
+			name: "environment variable type",
+			in: decodePipeline(t, func(in *CreatePipelineInput) {
+				in.Pipeline.Stages[1].Actions[0].EnvironmentVariables = []EnvironmentVariable{
+					{Name: ptr("A"), Value: ptr("a"), Type: ptr(EnvironmentVariableTypeSecretsManager)},
+					{Name: ptr("B"), Value: ptr("b"), Type: ptr(EnvironmentVariableType("PLAIN"))},
+				}
+			}),
+			want: "1 validation error detected: Value 'PLAIN' at 'pipeline.stages.2.member.actions.1.member.environmentVariables.2.member.type' " +
+				"failed to satisfy constraint: Member must satisfy enum value set: [PLAINTEXT, SECRETS_MANAGER]",
 		},
 		{
 			name: "several violations in model order, depth first",
@@ -245,7 +267,8 @@ func TestOperations(t *testing.T) {
 			t.Errorf("%s is not in OperationNames", name)
 		}
 	}
-	if len(OperationNames) != 43 || !slices.IsSorted(OperationNames) {
+	// The model's 43 and ListDeployActionExecutionTargets from overlay.json.
+	if len(OperationNames) != 44 || !slices.IsSorted(OperationNames) || !slices.Contains(OperationNames, "ListDeployActionExecutionTargets") {
 		t.Errorf("OperationNames: %d names, sorted %v", len(OperationNames), slices.IsSorted(OperationNames))
 	}
 	if TargetPrefix != "CodePipeline_20150709" || SigningName != "codepipeline" {

@@ -285,6 +285,29 @@ func (e EncryptionKeyType) IsValid() bool {
 	return false
 }
 
+type EnvironmentVariableType string
+
+const (
+	EnvironmentVariableTypePlaintext      EnvironmentVariableType = "PLAINTEXT"
+	EnvironmentVariableTypeSecretsManager EnvironmentVariableType = "SECRETS_MANAGER"
+)
+
+func (EnvironmentVariableType) Values() []EnvironmentVariableType {
+	return []EnvironmentVariableType{
+		EnvironmentVariableTypePlaintext,
+		EnvironmentVariableTypeSecretsManager,
+	}
+}
+
+func (e EnvironmentVariableType) IsValid() bool {
+	switch e {
+	case EnvironmentVariableTypePlaintext,
+		EnvironmentVariableTypeSecretsManager:
+		return true
+	}
+	return false
+}
+
 type ExecutionMode string
 
 const (
@@ -815,6 +838,26 @@ func (e StartTimeRange) IsValid() bool {
 	switch e {
 	case StartTimeRangeLatest,
 		StartTimeRangeAll:
+		return true
+	}
+	return false
+}
+
+type TargetFilterName string
+
+const (
+	TargetFilterNameTargetStatus TargetFilterName = "TARGET_STATUS"
+)
+
+func (TargetFilterName) Values() []TargetFilterName {
+	return []TargetFilterName{
+		TargetFilterNameTargetStatus,
+	}
+}
+
+func (e TargetFilterName) IsValid() bool {
+	switch e {
+	case TargetFilterNameTargetStatus:
 		return true
 	}
 	return false

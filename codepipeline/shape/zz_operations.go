@@ -35,6 +35,7 @@ var OperationNames = []string{
 	"GetThirdPartyJobDetails",
 	"ListActionExecutions",
 	"ListActionTypes",
+	"ListDeployActionExecutionTargets",
 	"ListPipelineExecutions",
 	"ListPipelines",
 	"ListRuleExecutions",
@@ -150,6 +151,11 @@ type ListActionExecutionsHandler interface {
 // ListActionTypesHandler serves the ListActionTypes operation.
 type ListActionTypesHandler interface {
 	ListActionTypes(ctx context.Context, in *ListActionTypesInput) (*ListActionTypesOutput, error)
+}
+
+// ListDeployActionExecutionTargetsHandler serves the ListDeployActionExecutionTargets operation.
+type ListDeployActionExecutionTargetsHandler interface {
+	ListDeployActionExecutionTargets(ctx context.Context, in *ListDeployActionExecutionTargetsInput) (*ListDeployActionExecutionTargetsOutput, error)
 }
 
 // ListPipelineExecutionsHandler serves the ListPipelineExecutions operation.
@@ -336,6 +342,9 @@ func Operations(h any) map[string]wire.Op {
 	}
 	if x, ok := h.(ListActionTypesHandler); ok {
 		ops["ListActionTypes"] = makeOp(x.ListActionTypes)
+	}
+	if x, ok := h.(ListDeployActionExecutionTargetsHandler); ok {
+		ops["ListDeployActionExecutionTargets"] = makeOp(x.ListDeployActionExecutionTargets)
 	}
 	if x, ok := h.(ListPipelineExecutionsHandler); ok {
 		ops["ListPipelineExecutions"] = makeOp(x.ListPipelineExecutions)

@@ -104,7 +104,7 @@ func (s *AcknowledgeThirdPartyJobOutput) GetStatus() JobStatus {
 }
 
 type ActionConfiguration struct {
-	Configuration map[string]string `json:"configuration,omitempty"`
+	Configuration map[string]string `json:"configuration,omitzero"`
 }
 
 type ActionConfigurationProperty struct {
@@ -189,16 +189,16 @@ type ActionDeclaration struct {
 	Name                 *string               `json:"name,omitempty"`
 	ActionTypeId         *ActionTypeId         `json:"actionTypeId,omitempty"`
 	RunOrder             *int32                `json:"runOrder,omitempty"`
-	Configuration        map[string]string     `json:"configuration,omitempty"`
-	Commands             []string              `json:"commands,omitempty"`
-	OutputArtifacts      []OutputArtifact      `json:"outputArtifacts,omitempty"`
-	InputArtifacts       []InputArtifact       `json:"inputArtifacts,omitempty"`
-	OutputVariables      []string              `json:"outputVariables,omitempty"`
+	Configuration        map[string]string     `json:"configuration,omitzero"`
+	Commands             []string              `json:"commands,omitzero"`
+	OutputArtifacts      []OutputArtifact      `json:"outputArtifacts,omitzero"`
+	InputArtifacts       []InputArtifact       `json:"inputArtifacts,omitzero"`
+	OutputVariables      []string              `json:"outputVariables,omitzero"`
 	RoleArn              *string               `json:"roleArn,omitempty"`
 	Region               *string               `json:"region,omitempty"`
 	Namespace            *string               `json:"namespace,omitempty"`
 	TimeoutInMinutes     *int32                `json:"timeoutInMinutes,omitempty"`
-	EnvironmentVariables []EnvironmentVariable `json:"environmentVariables,omitempty"`
+	EnvironmentVariables []EnvironmentVariable `json:"environmentVariables,omitzero"`
 }
 
 func (s *ActionDeclaration) GetName() string {
@@ -453,11 +453,11 @@ func (s *ActionExecutionFilter) GetLatestInPipelineExecution() *LatestInPipeline
 
 type ActionExecutionInput struct {
 	ActionTypeId          *ActionTypeId     `json:"actionTypeId,omitempty"`
-	Configuration         map[string]string `json:"configuration,omitempty"`
-	ResolvedConfiguration map[string]string `json:"resolvedConfiguration,omitempty"`
+	Configuration         map[string]string `json:"configuration,omitzero"`
+	ResolvedConfiguration map[string]string `json:"resolvedConfiguration,omitzero"`
 	RoleArn               *string           `json:"roleArn,omitempty"`
 	Region                *string           `json:"region,omitempty"`
-	InputArtifacts        []ArtifactDetail  `json:"inputArtifacts,omitempty"`
+	InputArtifacts        []ArtifactDetail  `json:"inputArtifacts,omitzero"`
 	Namespace             *string           `json:"namespace,omitempty"`
 }
 
@@ -490,9 +490,9 @@ func (s *ActionExecutionInput) GetNamespace() string {
 }
 
 type ActionExecutionOutput struct {
-	OutputArtifacts []ArtifactDetail       `json:"outputArtifacts,omitempty"`
+	OutputArtifacts []ArtifactDetail       `json:"outputArtifacts,omitzero"`
 	ExecutionResult *ActionExecutionResult `json:"executionResult,omitempty"`
-	OutputVariables map[string]string      `json:"outputVariables,omitempty"`
+	OutputVariables map[string]string      `json:"outputVariables,omitzero"`
 }
 
 func (s *ActionExecutionOutput) GetExecutionResult() *ActionExecutionResult {
@@ -618,7 +618,7 @@ func (s *ActionState) GetRevisionUrl() string {
 type ActionType struct {
 	Id                            *ActionTypeId                 `json:"id,omitempty"`
 	Settings                      *ActionTypeSettings           `json:"settings,omitempty"`
-	ActionConfigurationProperties []ActionConfigurationProperty `json:"actionConfigurationProperties,omitempty"`
+	ActionConfigurationProperties []ActionConfigurationProperty `json:"actionConfigurationProperties,omitzero"`
 	InputArtifactDetails          *ArtifactDetails              `json:"inputArtifactDetails,omitempty"`
 	OutputArtifactDetails         *ArtifactDetails              `json:"outputArtifactDetails,omitempty"`
 }
@@ -677,7 +677,7 @@ type ActionTypeDeclaration struct {
 	InputArtifactDetails  *ActionTypeArtifactDetails `json:"inputArtifactDetails,omitempty"`
 	OutputArtifactDetails *ActionTypeArtifactDetails `json:"outputArtifactDetails,omitempty"`
 	Permissions           *ActionTypePermissions     `json:"permissions,omitempty"`
-	Properties            []ActionTypeProperty       `json:"properties,omitempty"`
+	Properties            []ActionTypeProperty       `json:"properties,omitzero"`
 	Urls                  *ActionTypeUrls            `json:"urls,omitempty"`
 }
 
@@ -836,7 +836,7 @@ func (s *ActionTypeIdentifier) GetVersion() string {
 }
 
 type ActionTypePermissions struct {
-	AllowedAccounts []string `json:"allowedAccounts,omitempty"`
+	AllowedAccounts []string `json:"allowedAccounts,omitzero"`
 }
 
 type ActionTypeProperty struct {
@@ -1142,7 +1142,7 @@ func (s *ArtifactStore) GetEncryptionKey() *EncryptionKey {
 }
 
 type BeforeEntryConditions struct {
-	Conditions []Condition `json:"conditions,omitempty"`
+	Conditions []Condition `json:"conditions,omitzero"`
 }
 
 type BlockerDeclaration struct {
@@ -1166,7 +1166,7 @@ func (s *BlockerDeclaration) GetType() BlockerType {
 
 type Condition struct {
 	Result *Result           `json:"result,omitempty"`
-	Rules  []RuleDeclaration `json:"rules,omitempty"`
+	Rules  []RuleDeclaration `json:"rules,omitzero"`
 }
 
 func (s *Condition) GetResult() Result {
@@ -1205,7 +1205,7 @@ func (s *ConditionExecution) GetLastStatusChange() time.Time {
 
 type ConditionState struct {
 	LatestExecution *ConditionExecution `json:"latestExecution,omitempty"`
-	RuleStates      []RuleState         `json:"ruleStates,omitempty"`
+	RuleStates      []RuleState         `json:"ruleStates,omitzero"`
 }
 
 func (s *ConditionState) GetLatestExecution() *ConditionExecution {
@@ -1220,10 +1220,10 @@ type CreateCustomActionTypeInput struct {
 	Provider                *string                       `json:"provider,omitempty"`
 	Version                 *string                       `json:"version,omitempty"`
 	Settings                *ActionTypeSettings           `json:"settings,omitempty"`
-	ConfigurationProperties []ActionConfigurationProperty `json:"configurationProperties,omitempty"`
+	ConfigurationProperties []ActionConfigurationProperty `json:"configurationProperties,omitzero"`
 	InputArtifactDetails    *ArtifactDetails              `json:"inputArtifactDetails,omitempty"`
 	OutputArtifactDetails   *ArtifactDetails              `json:"outputArtifactDetails,omitempty"`
-	Tags                    []Tag                         `json:"tags,omitempty"`
+	Tags                    []Tag                         `json:"tags,omitzero"`
 }
 
 func (s *CreateCustomActionTypeInput) GetCategory() ActionCategory {
@@ -1270,7 +1270,7 @@ func (s *CreateCustomActionTypeInput) GetOutputArtifactDetails() *ArtifactDetail
 
 type CreateCustomActionTypeOutput struct {
 	ActionType *ActionType `json:"actionType,omitempty"`
-	Tags       []Tag       `json:"tags,omitempty"`
+	Tags       []Tag       `json:"tags,omitzero"`
 }
 
 func (s *CreateCustomActionTypeOutput) GetActionType() *ActionType {
@@ -1282,7 +1282,7 @@ func (s *CreateCustomActionTypeOutput) GetActionType() *ActionType {
 
 type CreatePipelineInput struct {
 	Pipeline *PipelineDeclaration `json:"pipeline,omitempty"`
-	Tags     []Tag                `json:"tags,omitempty"`
+	Tags     []Tag                `json:"tags,omitzero"`
 }
 
 func (s *CreatePipelineInput) GetPipeline() *PipelineDeclaration {
@@ -1294,7 +1294,7 @@ func (s *CreatePipelineInput) GetPipeline() *PipelineDeclaration {
 
 type CreatePipelineOutput struct {
 	Pipeline *PipelineDeclaration `json:"pipeline,omitempty"`
-	Tags     []Tag                `json:"tags,omitempty"`
+	Tags     []Tag                `json:"tags,omitzero"`
 }
 
 func (s *CreatePipelineOutput) GetPipeline() *PipelineDeclaration {
@@ -1393,6 +1393,112 @@ func (s *DeleteWebhookInput) GetName() string {
 }
 
 type DeleteWebhookOutput struct{}
+
+type DeployActionExecutionTarget struct {
+	TargetId   *string             `json:"targetId,omitempty"`
+	TargetType *string             `json:"targetType,omitempty"`
+	Status     *string             `json:"status,omitempty"`
+	StartTime  *wire.Timestamp     `json:"startTime,omitempty"`
+	EndTime    *wire.Timestamp     `json:"endTime,omitempty"`
+	Events     []DeployTargetEvent `json:"events,omitzero"`
+}
+
+func (s *DeployActionExecutionTarget) GetTargetId() string {
+	if s == nil || s.TargetId == nil {
+		return ""
+	}
+	return *s.TargetId
+}
+
+func (s *DeployActionExecutionTarget) GetTargetType() string {
+	if s == nil || s.TargetType == nil {
+		return ""
+	}
+	return *s.TargetType
+}
+
+func (s *DeployActionExecutionTarget) GetStatus() string {
+	if s == nil || s.Status == nil {
+		return ""
+	}
+	return *s.Status
+}
+
+func (s *DeployActionExecutionTarget) GetStartTime() time.Time {
+	if s == nil || s.StartTime == nil {
+		return time.Time{}
+	}
+	return s.StartTime.Time()
+}
+
+func (s *DeployActionExecutionTarget) GetEndTime() time.Time {
+	if s == nil || s.EndTime == nil {
+		return time.Time{}
+	}
+	return s.EndTime.Time()
+}
+
+type DeployTargetEvent struct {
+	Name      *string                   `json:"name,omitempty"`
+	Status    *string                   `json:"status,omitempty"`
+	StartTime *wire.Timestamp           `json:"startTime,omitempty"`
+	EndTime   *wire.Timestamp           `json:"endTime,omitempty"`
+	Context   *DeployTargetEventContext `json:"context,omitempty"`
+}
+
+func (s *DeployTargetEvent) GetName() string {
+	if s == nil || s.Name == nil {
+		return ""
+	}
+	return *s.Name
+}
+
+func (s *DeployTargetEvent) GetStatus() string {
+	if s == nil || s.Status == nil {
+		return ""
+	}
+	return *s.Status
+}
+
+func (s *DeployTargetEvent) GetStartTime() time.Time {
+	if s == nil || s.StartTime == nil {
+		return time.Time{}
+	}
+	return s.StartTime.Time()
+}
+
+func (s *DeployTargetEvent) GetEndTime() time.Time {
+	if s == nil || s.EndTime == nil {
+		return time.Time{}
+	}
+	return s.EndTime.Time()
+}
+
+func (s *DeployTargetEvent) GetContext() *DeployTargetEventContext {
+	if s == nil {
+		return nil
+	}
+	return s.Context
+}
+
+type DeployTargetEventContext struct {
+	SsmCommandId *string `json:"ssmCommandId,omitempty"`
+	Message      *string `json:"message,omitempty"`
+}
+
+func (s *DeployTargetEventContext) GetSsmCommandId() string {
+	if s == nil || s.SsmCommandId == nil {
+		return ""
+	}
+	return *s.SsmCommandId
+}
+
+func (s *DeployTargetEventContext) GetMessage() string {
+	if s == nil || s.Message == nil {
+		return ""
+	}
+	return *s.Message
+}
 
 type DeregisterWebhookWithThirdPartyInput struct {
 	WebhookName *string `json:"webhookName,omitempty"`
@@ -1493,8 +1599,9 @@ func (s *EncryptionKey) GetType() EncryptionKeyType {
 }
 
 type EnvironmentVariable struct {
-	Name  *string `json:"name,omitempty"`
-	Value *string `json:"value,omitempty"`
+	Name  *string                  `json:"name,omitempty"`
+	Value *string                  `json:"value,omitempty"`
+	Type  *EnvironmentVariableType `json:"type,omitempty"`
 }
 
 func (s *EnvironmentVariable) GetName() string {
@@ -1509,6 +1616,13 @@ func (s *EnvironmentVariable) GetValue() string {
 		return ""
 	}
 	return *s.Value
+}
+
+func (s *EnvironmentVariable) GetType() EnvironmentVariableType {
+	if s == nil || s.Type == nil {
+		return ""
+	}
+	return *s.Type
 }
 
 type ErrorDetails struct {
@@ -1598,7 +1712,7 @@ func (s *ExecutorConfiguration) GetJobWorkerExecutorConfiguration() *JobWorkerEx
 type FailureConditions struct {
 	Result             *Result             `json:"result,omitempty"`
 	RetryConfiguration *RetryConfiguration `json:"retryConfiguration,omitempty"`
-	Conditions         []Condition         `json:"conditions,omitempty"`
+	Conditions         []Condition         `json:"conditions,omitzero"`
 }
 
 func (s *FailureConditions) GetResult() Result {
@@ -1792,7 +1906,7 @@ func (s *GetPipelineStateInput) GetName() string {
 type GetPipelineStateOutput struct {
 	PipelineName    *string         `json:"pipelineName,omitempty"`
 	PipelineVersion *int32          `json:"pipelineVersion,omitempty"`
-	StageStates     []StageState    `json:"stageStates,omitempty"`
+	StageStates     []StageState    `json:"stageStates,omitzero"`
 	Created         *wire.Timestamp `json:"created,omitempty"`
 	Updated         *wire.Timestamp `json:"updated,omitempty"`
 }
@@ -1856,14 +1970,14 @@ func (s *GetThirdPartyJobDetailsOutput) GetJobDetails() *ThirdPartyJobDetails {
 }
 
 type GitBranchFilterCriteria struct {
-	Includes []string `json:"includes,omitempty"`
-	Excludes []string `json:"excludes,omitempty"`
+	Includes []string `json:"includes,omitzero"`
+	Excludes []string `json:"excludes,omitzero"`
 }
 
 type GitConfiguration struct {
 	SourceActionName *string                `json:"sourceActionName,omitempty"`
-	Push             []GitPushFilter        `json:"push,omitempty"`
-	PullRequest      []GitPullRequestFilter `json:"pullRequest,omitempty"`
+	Push             []GitPushFilter        `json:"push,omitzero"`
+	PullRequest      []GitPullRequestFilter `json:"pullRequest,omitzero"`
 }
 
 func (s *GitConfiguration) GetSourceActionName() string {
@@ -1874,12 +1988,12 @@ func (s *GitConfiguration) GetSourceActionName() string {
 }
 
 type GitFilePathFilterCriteria struct {
-	Includes []string `json:"includes,omitempty"`
-	Excludes []string `json:"excludes,omitempty"`
+	Includes []string `json:"includes,omitzero"`
+	Excludes []string `json:"excludes,omitzero"`
 }
 
 type GitPullRequestFilter struct {
-	Events    []GitPullRequestEventType  `json:"events,omitempty"`
+	Events    []GitPullRequestEventType  `json:"events,omitzero"`
 	Branches  *GitBranchFilterCriteria   `json:"branches,omitempty"`
 	FilePaths *GitFilePathFilterCriteria `json:"filePaths,omitempty"`
 }
@@ -1926,8 +2040,8 @@ func (s *GitPushFilter) GetFilePaths() *GitFilePathFilterCriteria {
 }
 
 type GitTagFilterCriteria struct {
-	Includes []string `json:"includes,omitempty"`
-	Excludes []string `json:"excludes,omitempty"`
+	Includes []string `json:"includes,omitzero"`
+	Excludes []string `json:"excludes,omitzero"`
 }
 
 type InputArtifact struct {
@@ -1980,8 +2094,8 @@ type JobData struct {
 	ActionTypeId        *ActionTypeId          `json:"actionTypeId,omitempty"`
 	ActionConfiguration *ActionConfiguration   `json:"actionConfiguration,omitempty"`
 	PipelineContext     *PipelineContext       `json:"pipelineContext,omitempty"`
-	InputArtifacts      []Artifact             `json:"inputArtifacts,omitempty"`
-	OutputArtifacts     []Artifact             `json:"outputArtifacts,omitempty"`
+	InputArtifacts      []Artifact             `json:"inputArtifacts,omitzero"`
+	OutputArtifacts     []Artifact             `json:"outputArtifacts,omitzero"`
 	ArtifactCredentials *AWSSessionCredentials `json:"artifactCredentials,omitempty"`
 	ContinuationToken   *string                `json:"continuationToken,omitempty"`
 	EncryptionKey       *EncryptionKey         `json:"encryptionKey,omitempty"`
@@ -2057,8 +2171,8 @@ func (s *JobDetails) GetAccountId() string {
 }
 
 type JobWorkerExecutorConfiguration struct {
-	PollingAccounts          []string `json:"pollingAccounts,omitempty"`
-	PollingServicePrincipals []string `json:"pollingServicePrincipals,omitempty"`
+	PollingAccounts          []string `json:"pollingAccounts,omitzero"`
+	PollingServicePrincipals []string `json:"pollingServicePrincipals,omitzero"`
 }
 
 type LambdaExecutorConfiguration struct {
@@ -2127,7 +2241,7 @@ func (s *ListActionExecutionsInput) GetNextToken() string {
 }
 
 type ListActionExecutionsOutput struct {
-	ActionExecutionDetails []ActionExecutionDetail `json:"actionExecutionDetails,omitempty"`
+	ActionExecutionDetails []ActionExecutionDetail `json:"actionExecutionDetails,omitzero"`
 	NextToken              *string                 `json:"nextToken,omitempty"`
 }
 
@@ -2166,11 +2280,59 @@ func (s *ListActionTypesInput) GetRegionFilter() string {
 }
 
 type ListActionTypesOutput struct {
-	ActionTypes []ActionType `json:"actionTypes,omitempty"`
+	ActionTypes []ActionType `json:"actionTypes,omitzero"`
 	NextToken   *string      `json:"nextToken,omitempty"`
 }
 
 func (s *ListActionTypesOutput) GetNextToken() string {
+	if s == nil || s.NextToken == nil {
+		return ""
+	}
+	return *s.NextToken
+}
+
+type ListDeployActionExecutionTargetsInput struct {
+	PipelineName      *string        `json:"pipelineName,omitempty"`
+	ActionExecutionId *string        `json:"actionExecutionId,omitempty"`
+	Filters           []TargetFilter `json:"filters,omitzero"`
+	MaxResults        *int32         `json:"maxResults,omitempty"`
+	NextToken         *string        `json:"nextToken,omitempty"`
+}
+
+func (s *ListDeployActionExecutionTargetsInput) GetPipelineName() string {
+	if s == nil || s.PipelineName == nil {
+		return ""
+	}
+	return *s.PipelineName
+}
+
+func (s *ListDeployActionExecutionTargetsInput) GetActionExecutionId() string {
+	if s == nil || s.ActionExecutionId == nil {
+		return ""
+	}
+	return *s.ActionExecutionId
+}
+
+func (s *ListDeployActionExecutionTargetsInput) GetMaxResults() int32 {
+	if s == nil || s.MaxResults == nil {
+		return 0
+	}
+	return *s.MaxResults
+}
+
+func (s *ListDeployActionExecutionTargetsInput) GetNextToken() string {
+	if s == nil || s.NextToken == nil {
+		return ""
+	}
+	return *s.NextToken
+}
+
+type ListDeployActionExecutionTargetsOutput struct {
+	Targets   []DeployActionExecutionTarget `json:"targets,omitzero"`
+	NextToken *string                       `json:"nextToken,omitempty"`
+}
+
+func (s *ListDeployActionExecutionTargetsOutput) GetNextToken() string {
 	if s == nil || s.NextToken == nil {
 		return ""
 	}
@@ -2213,7 +2375,7 @@ func (s *ListPipelineExecutionsInput) GetNextToken() string {
 }
 
 type ListPipelineExecutionsOutput struct {
-	PipelineExecutionSummaries []PipelineExecutionSummary `json:"pipelineExecutionSummaries,omitempty"`
+	PipelineExecutionSummaries []PipelineExecutionSummary `json:"pipelineExecutionSummaries,omitzero"`
 	NextToken                  *string                    `json:"nextToken,omitempty"`
 }
 
@@ -2244,7 +2406,7 @@ func (s *ListPipelinesInput) GetMaxResults() int32 {
 }
 
 type ListPipelinesOutput struct {
-	Pipelines []PipelineSummary `json:"pipelines,omitempty"`
+	Pipelines []PipelineSummary `json:"pipelines,omitzero"`
 	NextToken *string           `json:"nextToken,omitempty"`
 }
 
@@ -2291,7 +2453,7 @@ func (s *ListRuleExecutionsInput) GetNextToken() string {
 }
 
 type ListRuleExecutionsOutput struct {
-	RuleExecutionDetails []RuleExecutionDetail `json:"ruleExecutionDetails,omitempty"`
+	RuleExecutionDetails []RuleExecutionDetail `json:"ruleExecutionDetails,omitzero"`
 	NextToken            *string               `json:"nextToken,omitempty"`
 }
 
@@ -2322,7 +2484,7 @@ func (s *ListRuleTypesInput) GetRegionFilter() string {
 }
 
 type ListRuleTypesOutput struct {
-	RuleTypes []RuleType `json:"ruleTypes,omitempty"`
+	RuleTypes []RuleType `json:"ruleTypes,omitzero"`
 }
 
 type ListTagsForResourceInput struct {
@@ -2353,7 +2515,7 @@ func (s *ListTagsForResourceInput) GetMaxResults() int32 {
 }
 
 type ListTagsForResourceOutput struct {
-	Tags      []Tag   `json:"tags,omitempty"`
+	Tags      []Tag   `json:"tags,omitzero"`
 	NextToken *string `json:"nextToken,omitempty"`
 }
 
@@ -2371,7 +2533,7 @@ type ListWebhookItem struct {
 	ErrorCode     *string            `json:"errorCode,omitempty"`
 	LastTriggered *wire.Timestamp    `json:"lastTriggered,omitempty"`
 	Arn           *string            `json:"arn,omitempty"`
-	Tags          []Tag              `json:"tags,omitempty"`
+	Tags          []Tag              `json:"tags,omitzero"`
 }
 
 func (s *ListWebhookItem) GetDefinition() *WebhookDefinition {
@@ -2436,7 +2598,7 @@ func (s *ListWebhooksInput) GetMaxResults() int32 {
 }
 
 type ListWebhooksOutput struct {
-	Webhooks  []ListWebhookItem `json:"webhooks,omitempty"`
+	Webhooks  []ListWebhookItem `json:"webhooks,omitzero"`
 	NextToken *string           `json:"NextToken,omitempty"`
 }
 
@@ -2449,7 +2611,7 @@ func (s *ListWebhooksOutput) GetNextToken() string {
 
 type OutputArtifact struct {
 	Name  *string  `json:"name,omitempty"`
-	Files []string `json:"files,omitempty"`
+	Files []string `json:"files,omitzero"`
 }
 
 func (s *OutputArtifact) GetName() string {
@@ -2543,13 +2705,13 @@ type PipelineDeclaration struct {
 	Name           *string                       `json:"name,omitempty"`
 	RoleArn        *string                       `json:"roleArn,omitempty"`
 	ArtifactStore  *ArtifactStore                `json:"artifactStore,omitempty"`
-	ArtifactStores map[string]ArtifactStore      `json:"artifactStores,omitempty"`
-	Stages         []StageDeclaration            `json:"stages,omitempty"`
+	ArtifactStores map[string]ArtifactStore      `json:"artifactStores,omitzero"`
+	Stages         []StageDeclaration            `json:"stages,omitzero"`
 	Version        *int32                        `json:"version,omitempty"`
 	ExecutionMode  *ExecutionMode                `json:"executionMode,omitempty"`
 	PipelineType   *PipelineType                 `json:"pipelineType,omitempty"`
-	Variables      []PipelineVariableDeclaration `json:"variables,omitempty"`
-	Triggers       []PipelineTriggerDeclaration  `json:"triggers,omitempty"`
+	Variables      []PipelineVariableDeclaration `json:"variables,omitzero"`
+	Triggers       []PipelineTriggerDeclaration  `json:"triggers,omitzero"`
 }
 
 func (s *PipelineDeclaration) GetName() string {
@@ -2600,8 +2762,8 @@ type PipelineExecution struct {
 	PipelineExecutionId *string                    `json:"pipelineExecutionId,omitempty"`
 	Status              *PipelineExecutionStatus   `json:"status,omitempty"`
 	StatusSummary       *string                    `json:"statusSummary,omitempty"`
-	ArtifactRevisions   []ArtifactRevision         `json:"artifactRevisions,omitempty"`
-	Variables           []ResolvedPipelineVariable `json:"variables,omitempty"`
+	ArtifactRevisions   []ArtifactRevision         `json:"artifactRevisions,omitzero"`
+	Variables           []ResolvedPipelineVariable `json:"variables,omitzero"`
 	Trigger             *ExecutionTrigger          `json:"trigger,omitempty"`
 	ExecutionMode       *ExecutionMode             `json:"executionMode,omitempty"`
 	ExecutionType       *ExecutionType             `json:"executionType,omitempty"`
@@ -2688,7 +2850,7 @@ type PipelineExecutionSummary struct {
 	StatusSummary       *string                   `json:"statusSummary,omitempty"`
 	StartTime           *wire.Timestamp           `json:"startTime,omitempty"`
 	LastUpdateTime      *wire.Timestamp           `json:"lastUpdateTime,omitempty"`
-	SourceRevisions     []SourceRevision          `json:"sourceRevisions,omitempty"`
+	SourceRevisions     []SourceRevision          `json:"sourceRevisions,omitzero"`
 	Trigger             *ExecutionTrigger         `json:"trigger,omitempty"`
 	StopTrigger         *StopExecutionTrigger     `json:"stopTrigger,omitempty"`
 	ExecutionMode       *ExecutionMode            `json:"executionMode,omitempty"`
@@ -2931,7 +3093,7 @@ func (s *PipelineVariableDeclaration) GetDescription() string {
 type PollForJobsInput struct {
 	ActionTypeId *ActionTypeId     `json:"actionTypeId,omitempty"`
 	MaxBatchSize *int32            `json:"maxBatchSize,omitempty"`
-	QueryParam   map[string]string `json:"queryParam,omitempty"`
+	QueryParam   map[string]string `json:"queryParam,omitzero"`
 }
 
 func (s *PollForJobsInput) GetActionTypeId() *ActionTypeId {
@@ -2949,7 +3111,7 @@ func (s *PollForJobsInput) GetMaxBatchSize() int32 {
 }
 
 type PollForJobsOutput struct {
-	Jobs []Job `json:"jobs,omitempty"`
+	Jobs []Job `json:"jobs,omitzero"`
 }
 
 type PollForThirdPartyJobsInput struct {
@@ -2972,7 +3134,7 @@ func (s *PollForThirdPartyJobsInput) GetMaxBatchSize() int32 {
 }
 
 type PollForThirdPartyJobsOutput struct {
-	Jobs []ThirdPartyJob `json:"jobs,omitempty"`
+	Jobs []ThirdPartyJob `json:"jobs,omitzero"`
 }
 
 type PutActionRevisionInput struct {
@@ -3109,7 +3271,7 @@ type PutJobSuccessResultInput struct {
 	CurrentRevision   *CurrentRevision  `json:"currentRevision,omitempty"`
 	ContinuationToken *string           `json:"continuationToken,omitempty"`
 	ExecutionDetails  *ExecutionDetails `json:"executionDetails,omitempty"`
-	OutputVariables   map[string]string `json:"outputVariables,omitempty"`
+	OutputVariables   map[string]string `json:"outputVariables,omitzero"`
 }
 
 func (s *PutJobSuccessResultInput) GetJobId() string {
@@ -3218,7 +3380,7 @@ type PutThirdPartyJobSuccessResultOutput struct{}
 
 type PutWebhookInput struct {
 	Webhook *WebhookDefinition `json:"webhook,omitempty"`
-	Tags    []Tag              `json:"tags,omitempty"`
+	Tags    []Tag              `json:"tags,omitzero"`
 }
 
 func (s *PutWebhookInput) GetWebhook() *WebhookDefinition {
@@ -3455,9 +3617,9 @@ func (s *RuleConfigurationProperty) GetType() RuleConfigurationPropertyType {
 type RuleDeclaration struct {
 	Name             *string           `json:"name,omitempty"`
 	RuleTypeId       *RuleTypeId       `json:"ruleTypeId,omitempty"`
-	Configuration    map[string]string `json:"configuration,omitempty"`
-	Commands         []string          `json:"commands,omitempty"`
-	InputArtifacts   []InputArtifact   `json:"inputArtifacts,omitempty"`
+	Configuration    map[string]string `json:"configuration,omitzero"`
+	Commands         []string          `json:"commands,omitzero"`
+	InputArtifacts   []InputArtifact   `json:"inputArtifacts,omitzero"`
 	RoleArn          *string           `json:"roleArn,omitempty"`
 	Region           *string           `json:"region,omitempty"`
 	TimeoutInMinutes *int32            `json:"timeoutInMinutes,omitempty"`
@@ -3685,11 +3847,11 @@ func (s *RuleExecutionFilter) GetLatestInPipelineExecution() *LatestInPipelineEx
 
 type RuleExecutionInput struct {
 	RuleTypeId            *RuleTypeId       `json:"ruleTypeId,omitempty"`
-	Configuration         map[string]string `json:"configuration,omitempty"`
-	ResolvedConfiguration map[string]string `json:"resolvedConfiguration,omitempty"`
+	Configuration         map[string]string `json:"configuration,omitzero"`
+	ResolvedConfiguration map[string]string `json:"resolvedConfiguration,omitzero"`
 	RoleArn               *string           `json:"roleArn,omitempty"`
 	Region                *string           `json:"region,omitempty"`
-	InputArtifacts        []ArtifactDetail  `json:"inputArtifacts,omitempty"`
+	InputArtifacts        []ArtifactDetail  `json:"inputArtifacts,omitzero"`
 }
 
 func (s *RuleExecutionInput) GetRuleTypeId() *RuleTypeId {
@@ -3832,7 +3994,7 @@ func (s *RuleState) GetRevisionUrl() string {
 type RuleType struct {
 	Id                          *RuleTypeId                 `json:"id,omitempty"`
 	Settings                    *RuleTypeSettings           `json:"settings,omitempty"`
-	RuleConfigurationProperties []RuleConfigurationProperty `json:"ruleConfigurationProperties,omitempty"`
+	RuleConfigurationProperties []RuleConfigurationProperty `json:"ruleConfigurationProperties,omitzero"`
 	InputArtifactDetails        *ArtifactDetails            `json:"inputArtifactDetails,omitempty"`
 }
 
@@ -4029,7 +4191,7 @@ func (s *SourceRevisionOverride) GetRevisionValue() string {
 
 type StageConditionState struct {
 	LatestExecution *StageConditionsExecution `json:"latestExecution,omitempty"`
-	ConditionStates []ConditionState          `json:"conditionStates,omitempty"`
+	ConditionStates []ConditionState          `json:"conditionStates,omitzero"`
 }
 
 func (s *StageConditionState) GetLatestExecution() *StageConditionsExecution {
@@ -4071,8 +4233,8 @@ func (s *StageContext) GetName() string {
 
 type StageDeclaration struct {
 	Name        *string                `json:"name,omitempty"`
-	Blockers    []BlockerDeclaration   `json:"blockers,omitempty"`
-	Actions     []ActionDeclaration    `json:"actions,omitempty"`
+	Blockers    []BlockerDeclaration   `json:"blockers,omitzero"`
+	Actions     []ActionDeclaration    `json:"actions,omitzero"`
 	OnFailure   *FailureConditions     `json:"onFailure,omitempty"`
 	OnSuccess   *SuccessConditions     `json:"onSuccess,omitempty"`
 	BeforeEntry *BeforeEntryConditions `json:"beforeEntry,omitempty"`
@@ -4136,9 +4298,9 @@ func (s *StageExecution) GetType() ExecutionType {
 type StageState struct {
 	StageName                 *string              `json:"stageName,omitempty"`
 	InboundExecution          *StageExecution      `json:"inboundExecution,omitempty"`
-	InboundExecutions         []StageExecution     `json:"inboundExecutions,omitempty"`
+	InboundExecutions         []StageExecution     `json:"inboundExecutions,omitzero"`
 	InboundTransitionState    *TransitionState     `json:"inboundTransitionState,omitempty"`
-	ActionStates              []ActionState        `json:"actionStates,omitempty"`
+	ActionStates              []ActionState        `json:"actionStates,omitzero"`
 	LatestExecution           *StageExecution      `json:"latestExecution,omitempty"`
 	BeforeEntryConditionState *StageConditionState `json:"beforeEntryConditionState,omitempty"`
 	OnSuccessConditionState   *StageConditionState `json:"onSuccessConditionState,omitempty"`
@@ -4204,9 +4366,9 @@ func (s *StageState) GetRetryStageMetadata() *RetryStageMetadata {
 
 type StartPipelineExecutionInput struct {
 	Name               *string                  `json:"name,omitempty"`
-	Variables          []PipelineVariable       `json:"variables,omitempty"`
+	Variables          []PipelineVariable       `json:"variables,omitzero"`
 	ClientRequestToken *string                  `json:"clientRequestToken,omitempty"`
-	SourceRevisions    []SourceRevisionOverride `json:"sourceRevisions,omitempty"`
+	SourceRevisions    []SourceRevisionOverride `json:"sourceRevisions,omitzero"`
 }
 
 func (s *StartPipelineExecutionInput) GetName() string {
@@ -4303,7 +4465,7 @@ func (s *SucceededInStageFilter) GetStageName() string {
 }
 
 type SuccessConditions struct {
-	Conditions []Condition `json:"conditions,omitempty"`
+	Conditions []Condition `json:"conditions,omitzero"`
 }
 
 type Tag struct {
@@ -4327,7 +4489,7 @@ func (s *Tag) GetValue() string {
 
 type TagResourceInput struct {
 	ResourceArn *string `json:"resourceArn,omitempty"`
-	Tags        []Tag   `json:"tags,omitempty"`
+	Tags        []Tag   `json:"tags,omitzero"`
 }
 
 func (s *TagResourceInput) GetResourceArn() string {
@@ -4338,6 +4500,18 @@ func (s *TagResourceInput) GetResourceArn() string {
 }
 
 type TagResourceOutput struct{}
+
+type TargetFilter struct {
+	Name   *TargetFilterName `json:"name,omitempty"`
+	Values []string          `json:"values,omitzero"`
+}
+
+func (s *TargetFilter) GetName() TargetFilterName {
+	if s == nil || s.Name == nil {
+		return ""
+	}
+	return *s.Name
+}
 
 type ThirdPartyJob struct {
 	ClientId *string `json:"clientId,omitempty"`
@@ -4362,8 +4536,8 @@ type ThirdPartyJobData struct {
 	ActionTypeId        *ActionTypeId          `json:"actionTypeId,omitempty"`
 	ActionConfiguration *ActionConfiguration   `json:"actionConfiguration,omitempty"`
 	PipelineContext     *PipelineContext       `json:"pipelineContext,omitempty"`
-	InputArtifacts      []Artifact             `json:"inputArtifacts,omitempty"`
-	OutputArtifacts     []Artifact             `json:"outputArtifacts,omitempty"`
+	InputArtifacts      []Artifact             `json:"inputArtifacts,omitzero"`
+	OutputArtifacts     []Artifact             `json:"outputArtifacts,omitzero"`
 	ArtifactCredentials *AWSSessionCredentials `json:"artifactCredentials,omitempty"`
 	ContinuationToken   *string                `json:"continuationToken,omitempty"`
 	EncryptionKey       *EncryptionKey         `json:"encryptionKey,omitempty"`
@@ -4475,7 +4649,7 @@ func (s *TransitionState) GetDisabledReason() string {
 
 type UntagResourceInput struct {
 	ResourceArn *string  `json:"resourceArn,omitempty"`
-	TagKeys     []string `json:"tagKeys,omitempty"`
+	TagKeys     []string `json:"tagKeys,omitzero"`
 }
 
 func (s *UntagResourceInput) GetResourceArn() string {
@@ -4545,7 +4719,7 @@ type WebhookDefinition struct {
 	Name                        *string                    `json:"name,omitempty"`
 	TargetPipeline              *string                    `json:"targetPipeline,omitempty"`
 	TargetAction                *string                    `json:"targetAction,omitempty"`
-	Filters                     []WebhookFilterRule        `json:"filters,omitempty"`
+	Filters                     []WebhookFilterRule        `json:"filters,omitzero"`
 	Authentication              *WebhookAuthenticationType `json:"authentication,omitempty"`
 	AuthenticationConfiguration *WebhookAuthConfiguration  `json:"authenticationConfiguration,omitempty"`
 }

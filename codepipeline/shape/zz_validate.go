@@ -139,6 +139,12 @@ func (s *ListActionTypesInput) Validate() error {
 	return v.Err()
 }
 
+func (s *ListDeployActionExecutionTargetsInput) Validate() error {
+	var v wire.Validator
+	checkListDeployActionExecutionTargetsInput(&v, "", s)
+	return v.Err()
+}
+
 func (s *ListPipelineExecutionsInput) Validate() error {
 	var v wire.Validator
 	checkListPipelineExecutionsInput(&v, "", s)
@@ -290,8 +296,8 @@ func (s *UpdatePipelineInput) Validate() error {
 }
 
 func checkAWSRegionName(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 4)
 	v.MaxLength(p, x, 30)
+	v.MinLength(p, x, 4)
 }
 
 func checkAccountId(v *wire.Validator, p string, x string) {
@@ -310,15 +316,13 @@ func checkAcknowledgeThirdPartyJobInput(v *wire.Validator, p string, x *Acknowle
 }
 
 func checkActionConfigurationKey(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 50)
+	v.MinLength(p, x, 1)
 }
 
 func checkActionConfigurationMap(v *wire.Validator, p string, x map[string]string) {
 	wire.MapKeys(v, p, x, checkActionConfigurationKey)
-	for _, k := range wire.SortedKeys(x) {
-		checkActionConfigurationValue(v, wire.Join(p, k), x[k])
-	}
+	wire.MapValues(v, p, x, checkActionConfigurationValue)
 }
 
 func checkActionConfigurationProperty(v *wire.Validator, p string, x *ActionConfigurationProperty) {
@@ -338,14 +342,14 @@ func checkActionConfigurationPropertyList(v *wire.Validator, p string, x []Actio
 }
 
 func checkActionConfigurationQueryableValue(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 50)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternActionConfigurationQueryableValue)
 }
 
 func checkActionConfigurationValue(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 1000)
+	v.MinLength(p, x, 1)
 }
 
 func checkActionDeclaration(v *wire.Validator, p string, x *ActionDeclaration) {
@@ -370,20 +374,20 @@ func checkActionExecutionFilter(v *wire.Validator, p string, x *ActionExecutionF
 }
 
 func checkActionName(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 100)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternPipelineName)
 }
 
 func checkActionNamespace(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 100)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternOutputVariablesKey)
 }
 
 func checkActionProvider(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 35)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternActionProvider)
 }
 
@@ -394,13 +398,13 @@ func checkActionRevision(v *wire.Validator, p string, x *ActionRevision) {
 }
 
 func checkActionRunOrder(v *wire.Validator, p string, x int32) {
-	v.MinInt(p, int64(x), 1)
 	v.MaxInt(p, int64(x), 999)
+	v.MinInt(p, int64(x), 1)
 }
 
 func checkActionTimeout(v *wire.Validator, p string, x int32) {
-	v.MinInt(p, int64(x), 5)
 	v.MaxInt(p, int64(x), 86400)
+	v.MinInt(p, int64(x), 5)
 }
 
 func checkActionTypeArtifactDetails(v *wire.Validator, p string, x *ActionTypeArtifactDetails) {
@@ -420,8 +424,8 @@ func checkActionTypeDeclaration(v *wire.Validator, p string, x *ActionTypeDeclar
 }
 
 func checkActionTypeDescription(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 1024)
+	v.MinLength(p, x, 1)
 }
 
 func checkActionTypeExecutor(v *wire.Validator, p string, x *ActionTypeExecutor) {
@@ -487,8 +491,8 @@ func checkAllowedAccount(v *wire.Validator, p string, x string) {
 }
 
 func checkAllowedAccounts(v *wire.Validator, p string, x []string) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 1000)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkAllowedAccount(v, wire.Index(p, i), x[i])
 	}
@@ -513,8 +517,8 @@ func checkArtifactDetails(v *wire.Validator, p string, x *ArtifactDetails) {
 }
 
 func checkArtifactName(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 100)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternArtifactName)
 }
 
@@ -525,8 +529,8 @@ func checkArtifactStore(v *wire.Validator, p string, x *ArtifactStore) {
 }
 
 func checkArtifactStoreLocation(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 3)
 	v.MaxLength(p, x, 63)
+	v.MinLength(p, x, 3)
 	v.Pattern(p, x, patternArtifactStoreLocation)
 }
 
@@ -548,29 +552,29 @@ func checkBlockerDeclaration(v *wire.Validator, p string, x *BlockerDeclaration)
 }
 
 func checkBlockerName(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 100)
+	v.MinLength(p, x, 1)
 }
 
 func checkClientRequestToken(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 128)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternClientRequestToken)
 }
 
 func checkClientToken(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 256)
+	v.MinLength(p, x, 1)
 }
 
 func checkCommand(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 1000)
+	v.MinLength(p, x, 1)
 }
 
 func checkCommandList(v *wire.Validator, p string, x []string) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 50)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkCommand(v, wire.Index(p, i), x[i])
 	}
@@ -582,16 +586,16 @@ func checkCondition(v *wire.Validator, p string, x *Condition) {
 }
 
 func checkConditionList(v *wire.Validator, p string, x []Condition) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 1)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkCondition(v, wire.Index(p, i), &x[i])
 	}
 }
 
 func checkContinuationToken(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 2048)
+	v.MinLength(p, x, 1)
 }
 
 func checkCreateCustomActionTypeInput(v *wire.Validator, p string, x *CreateCustomActionTypeInput) {
@@ -635,8 +639,8 @@ func checkDeregisterWebhookWithThirdPartyInput(v *wire.Validator, p string, x *D
 }
 
 func checkDescription(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 160)
+	v.MinLength(p, x, 1)
 }
 
 func checkDisableStageTransitionInput(v *wire.Validator, p string, x *DisableStageTransitionInput) {
@@ -647,8 +651,8 @@ func checkDisableStageTransitionInput(v *wire.Validator, p string, x *DisableSta
 }
 
 func checkDisabledReason(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 300)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternDisabledReason)
 }
 
@@ -664,32 +668,33 @@ func checkEncryptionKey(v *wire.Validator, p string, x *EncryptionKey) {
 }
 
 func checkEncryptionKeyId(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 400)
+	v.MinLength(p, x, 1)
 }
 
 func checkEnvironmentVariable(v *wire.Validator, p string, x *EnvironmentVariable) {
 	wire.Scalar(v, wire.Join(p, "name"), x.Name, true, checkEnvironmentVariableName)
 	wire.Scalar(v, wire.Join(p, "value"), x.Value, true, checkEnvironmentVariableValue)
+	wire.Scalar(v, wire.Join(p, "type"), x.Type, false, wire.CheckEnum[EnvironmentVariableType])
 }
 
 func checkEnvironmentVariableList(v *wire.Validator, p string, x []EnvironmentVariable) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 10)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkEnvironmentVariable(v, wire.Index(p, i), &x[i])
 	}
 }
 
 func checkEnvironmentVariableName(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 128)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternEnvironmentVariableName)
 }
 
 func checkEnvironmentVariableValue(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 2000)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternPipelineVariableValue)
 }
 
@@ -700,13 +705,13 @@ func checkExecutionDetails(v *wire.Validator, p string, x *ExecutionDetails) {
 }
 
 func checkExecutionId(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 1500)
+	v.MinLength(p, x, 1)
 }
 
 func checkExecutionSummary(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 2048)
+	v.MinLength(p, x, 1)
 }
 
 func checkExecutorConfiguration(v *wire.Validator, p string, x *ExecutorConfiguration) {
@@ -727,13 +732,13 @@ func checkFailureDetails(v *wire.Validator, p string, x *FailureDetails) {
 }
 
 func checkFilePath(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 128)
+	v.MinLength(p, x, 1)
 }
 
 func checkFilePathList(v *wire.Validator, p string, x []string) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 10)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkFilePath(v, wire.Index(p, i), x[i])
 	}
@@ -775,14 +780,14 @@ func checkGitBranchFilterCriteria(v *wire.Validator, p string, x *GitBranchFilte
 }
 
 func checkGitBranchNamePattern(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 255)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternPipelineVariableValue)
 }
 
 func checkGitBranchPatternList(v *wire.Validator, p string, x []string) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 8)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkGitBranchNamePattern(v, wire.Index(p, i), x[i])
 	}
@@ -800,22 +805,22 @@ func checkGitFilePathFilterCriteria(v *wire.Validator, p string, x *GitFilePathF
 }
 
 func checkGitFilePathPattern(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 255)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternPipelineVariableValue)
 }
 
 func checkGitFilePathPatternList(v *wire.Validator, p string, x []string) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 8)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkGitFilePathPattern(v, wire.Index(p, i), x[i])
 	}
 }
 
 func checkGitPullRequestEventTypeList(v *wire.Validator, p string, x []GitPullRequestEventType) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 3)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		wire.CheckEnum[GitPullRequestEventType](v, wire.Index(p, i), x[i])
 	}
@@ -828,8 +833,8 @@ func checkGitPullRequestFilter(v *wire.Validator, p string, x *GitPullRequestFil
 }
 
 func checkGitPullRequestFilterList(v *wire.Validator, p string, x []GitPullRequestFilter) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 3)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkGitPullRequestFilter(v, wire.Index(p, i), &x[i])
 	}
@@ -842,8 +847,8 @@ func checkGitPushFilter(v *wire.Validator, p string, x *GitPushFilter) {
 }
 
 func checkGitPushFilterList(v *wire.Validator, p string, x []GitPushFilter) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 3)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkGitPushFilter(v, wire.Index(p, i), &x[i])
 	}
@@ -855,13 +860,13 @@ func checkGitTagFilterCriteria(v *wire.Validator, p string, x *GitTagFilterCrite
 }
 
 func checkGitTagNamePattern(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 255)
+	v.MinLength(p, x, 1)
 }
 
 func checkGitTagPatternList(v *wire.Validator, p string, x []string) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 8)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkGitTagNamePattern(v, wire.Index(p, i), x[i])
 	}
@@ -882,8 +887,8 @@ func checkJobId(v *wire.Validator, p string, x string) {
 }
 
 func checkJobTimeout(v *wire.Validator, p string, x int32) {
-	v.MinInt(p, int64(x), 60)
 	v.MaxInt(p, int64(x), 43200)
+	v.MinInt(p, int64(x), 60)
 }
 
 func checkJobWorkerExecutorConfiguration(v *wire.Validator, p string, x *JobWorkerExecutorConfiguration) {
@@ -892,8 +897,8 @@ func checkJobWorkerExecutorConfiguration(v *wire.Validator, p string, x *JobWork
 }
 
 func checkJsonPath(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 150)
+	v.MinLength(p, x, 1)
 }
 
 func checkLambdaExecutorConfiguration(v *wire.Validator, p string, x *LambdaExecutorConfiguration) {
@@ -901,8 +906,8 @@ func checkLambdaExecutorConfiguration(v *wire.Validator, p string, x *LambdaExec
 }
 
 func checkLambdaFunctionArn(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 140)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternLambdaFunctionArn)
 }
 
@@ -922,6 +927,14 @@ func checkListActionTypesInput(v *wire.Validator, p string, x *ListActionTypesIn
 	wire.Scalar(v, wire.Join(p, "actionOwnerFilter"), x.ActionOwnerFilter, false, wire.CheckEnum[ActionOwner])
 	wire.Scalar(v, wire.Join(p, "nextToken"), x.NextToken, false, checkNextToken)
 	wire.Scalar(v, wire.Join(p, "regionFilter"), x.RegionFilter, false, checkAWSRegionName)
+}
+
+func checkListDeployActionExecutionTargetsInput(v *wire.Validator, p string, x *ListDeployActionExecutionTargetsInput) {
+	wire.Scalar(v, wire.Join(p, "pipelineName"), x.PipelineName, false, checkPipelineName)
+	wire.Scalar(v, wire.Join(p, "actionExecutionId"), x.ActionExecutionId, true, nil)
+	wire.Slice(v, wire.Join(p, "filters"), x.Filters, false, checkTargetFilterList)
+	wire.Scalar(v, wire.Join(p, "maxResults"), x.MaxResults, false, checkMaxResults)
+	wire.Scalar(v, wire.Join(p, "nextToken"), x.NextToken, false, checkNextToken)
 }
 
 func checkListPipelineExecutionsInput(v *wire.Validator, p string, x *ListPipelineExecutionsInput) {
@@ -960,8 +973,8 @@ func checkListWebhooksInput(v *wire.Validator, p string, x *ListWebhooksInput) {
 }
 
 func checkMatchEquals(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 150)
+	v.MinLength(p, x, 1)
 }
 
 func checkMaxBatchSize(v *wire.Validator, p string, x int32) {
@@ -969,48 +982,48 @@ func checkMaxBatchSize(v *wire.Validator, p string, x int32) {
 }
 
 func checkMaxPipelines(v *wire.Validator, p string, x int32) {
-	v.MinInt(p, int64(x), 1)
 	v.MaxInt(p, int64(x), 1000)
+	v.MinInt(p, int64(x), 1)
 }
 
 func checkMaxResults(v *wire.Validator, p string, x int32) {
-	v.MinInt(p, int64(x), 1)
 	v.MaxInt(p, int64(x), 100)
+	v.MinInt(p, int64(x), 1)
 }
 
 func checkMaximumActionTypeArtifactCount(v *wire.Validator, p string, x int32) {
-	v.MinInt(p, int64(x), 0)
 	v.MaxInt(p, int64(x), 10)
+	v.MinInt(p, int64(x), 0)
 }
 
 func checkMaximumArtifactCount(v *wire.Validator, p string, x int32) {
-	v.MinInt(p, int64(x), 0)
 	v.MaxInt(p, int64(x), 5)
+	v.MinInt(p, int64(x), 0)
 }
 
 func checkMessage(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 5000)
+	v.MinLength(p, x, 1)
 }
 
 func checkMinimumActionTypeArtifactCount(v *wire.Validator, p string, x int32) {
-	v.MinInt(p, int64(x), 0)
 	v.MaxInt(p, int64(x), 10)
+	v.MinInt(p, int64(x), 0)
 }
 
 func checkMinimumArtifactCount(v *wire.Validator, p string, x int32) {
-	v.MinInt(p, int64(x), 0)
 	v.MaxInt(p, int64(x), 5)
+	v.MinInt(p, int64(x), 0)
 }
 
 func checkNextToken(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 2048)
+	v.MinLength(p, x, 1)
 }
 
 func checkNonce(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 50)
+	v.MinLength(p, x, 1)
 }
 
 func checkOutputArtifact(v *wire.Validator, p string, x *OutputArtifact) {
@@ -1025,13 +1038,13 @@ func checkOutputArtifactList(v *wire.Validator, p string, x []OutputArtifact) {
 }
 
 func checkOutputVariable(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 128)
+	v.MinLength(p, x, 1)
 }
 
 func checkOutputVariableList(v *wire.Validator, p string, x []string) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 15)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkOutputVariable(v, wire.Index(p, i), x[i])
 	}
@@ -1053,8 +1066,8 @@ func checkOverrideStageConditionInput(v *wire.Validator, p string, x *OverrideSt
 }
 
 func checkPercentage(v *wire.Validator, p string, x int32) {
-	v.MinInt(p, int64(x), 0)
 	v.MaxInt(p, int64(x), 100)
+	v.MinInt(p, int64(x), 0)
 }
 
 func checkPipelineDeclaration(v *wire.Validator, p string, x *PipelineDeclaration) {
@@ -1079,8 +1092,8 @@ func checkPipelineExecutionId(v *wire.Validator, p string, x string) {
 }
 
 func checkPipelineName(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 100)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternPipelineName)
 }
 
@@ -1126,22 +1139,22 @@ func checkPipelineVariableDescription(v *wire.Validator, p string, x string) {
 }
 
 func checkPipelineVariableList(v *wire.Validator, p string, x []PipelineVariable) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 50)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkPipelineVariable(v, wire.Index(p, i), &x[i])
 	}
 }
 
 func checkPipelineVariableName(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 128)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternOutputVariablesKey)
 }
 
 func checkPipelineVariableValue(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 1000)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternPipelineVariableValue)
 }
 
@@ -1150,8 +1163,8 @@ func checkPipelineVersion(v *wire.Validator, p string, x int32) {
 }
 
 func checkPolicyStatementsTemplate(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 2048)
+	v.MinLength(p, x, 1)
 }
 
 func checkPollForJobsInput(v *wire.Validator, p string, x *PollForJobsInput) {
@@ -1166,24 +1179,24 @@ func checkPollForThirdPartyJobsInput(v *wire.Validator, p string, x *PollForThir
 }
 
 func checkPollingAccountList(v *wire.Validator, p string, x []string) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 1000)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkAccountId(v, wire.Index(p, i), x[i])
 	}
 }
 
 func checkPollingServicePrincipalList(v *wire.Validator, p string, x []string) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 10)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkServicePrincipal(v, wire.Index(p, i), x[i])
 	}
 }
 
 func checkPropertyDescription(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 250)
+	v.MinLength(p, x, 1)
 }
 
 func checkPutActionRevisionInput(v *wire.Validator, p string, x *PutActionRevisionInput) {
@@ -1236,9 +1249,7 @@ func checkPutWebhookInput(v *wire.Validator, p string, x *PutWebhookInput) {
 func checkQueryParamMap(v *wire.Validator, p string, x map[string]string) {
 	v.MaxCount(p, len(x), 1)
 	wire.MapKeys(v, p, x, checkActionConfigurationKey)
-	for _, k := range wire.SortedKeys(x) {
-		checkActionConfigurationQueryableValue(v, wire.Join(p, k), x[k])
-	}
+	wire.MapValues(v, p, x, checkActionConfigurationQueryableValue)
 }
 
 func checkRegisterWebhookWithThirdPartyInput(v *wire.Validator, p string, x *RegisterWebhookWithThirdPartyInput) {
@@ -1261,18 +1272,18 @@ func checkRetryStageExecutionInput(v *wire.Validator, p string, x *RetryStageExe
 }
 
 func checkRevision(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 1500)
+	v.MinLength(p, x, 1)
 }
 
 func checkRevisionChangeIdentifier(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 100)
+	v.MinLength(p, x, 1)
 }
 
 func checkRevisionSummary(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 2048)
+	v.MinLength(p, x, 1)
 }
 
 func checkRoleArn(v *wire.Validator, p string, x string) {
@@ -1287,21 +1298,19 @@ func checkRollbackStageInput(v *wire.Validator, p string, x *RollbackStageInput)
 }
 
 func checkRuleConfigurationKey(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 50)
+	v.MinLength(p, x, 1)
 }
 
 func checkRuleConfigurationMap(v *wire.Validator, p string, x map[string]string) {
 	v.MaxCount(p, len(x), 200)
 	wire.MapKeys(v, p, x, checkRuleConfigurationKey)
-	for _, k := range wire.SortedKeys(x) {
-		checkRuleConfigurationValue(v, wire.Join(p, k), x[k])
-	}
+	wire.MapValues(v, p, x, checkRuleConfigurationValue)
 }
 
 func checkRuleConfigurationValue(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 10000)
+	v.MinLength(p, x, 1)
 }
 
 func checkRuleDeclaration(v *wire.Validator, p string, x *RuleDeclaration) {
@@ -1316,8 +1325,8 @@ func checkRuleDeclaration(v *wire.Validator, p string, x *RuleDeclaration) {
 }
 
 func checkRuleDeclarationList(v *wire.Validator, p string, x []RuleDeclaration) {
-	v.MinCount(p, len(x), 1)
 	v.MaxCount(p, len(x), 5)
+	v.MinCount(p, len(x), 1)
 	for i := range x {
 		checkRuleDeclaration(v, wire.Index(p, i), &x[i])
 	}
@@ -1329,20 +1338,20 @@ func checkRuleExecutionFilter(v *wire.Validator, p string, x *RuleExecutionFilte
 }
 
 func checkRuleName(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 100)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternPipelineName)
 }
 
 func checkRuleProvider(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 35)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternActionProvider)
 }
 
 func checkRuleTimeout(v *wire.Validator, p string, x int32) {
-	v.MinInt(p, int64(x), 5)
 	v.MaxInt(p, int64(x), 86400)
+	v.MinInt(p, int64(x), 5)
 }
 
 func checkRuleTypeId(v *wire.Validator, p string, x *RuleTypeId) {
@@ -1353,8 +1362,8 @@ func checkRuleTypeId(v *wire.Validator, p string, x *RuleTypeId) {
 }
 
 func checkServicePrincipal(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 128)
+	v.MinLength(p, x, 1)
 }
 
 func checkSourceRevisionOverride(v *wire.Validator, p string, x *SourceRevisionOverride) {
@@ -1392,8 +1401,8 @@ func checkStageDeclaration(v *wire.Validator, p string, x *StageDeclaration) {
 }
 
 func checkStageName(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 100)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternPipelineName)
 }
 
@@ -1428,8 +1437,8 @@ func checkTag(v *wire.Validator, p string, x *Tag) {
 }
 
 func checkTagKey(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 128)
+	v.MinLength(p, x, 1)
 }
 
 func checkTagKeyList(v *wire.Validator, p string, x []string) {
@@ -1453,9 +1462,30 @@ func checkTagValue(v *wire.Validator, p string, x string) {
 	v.MaxLength(p, x, 256)
 }
 
-func checkThirdPartyJobId(v *wire.Validator, p string, x string) {
+func checkTargetFilter(v *wire.Validator, p string, x *TargetFilter) {
+	wire.Scalar(v, wire.Join(p, "name"), x.Name, false, wire.CheckEnum[TargetFilterName])
+	wire.Slice(v, wire.Join(p, "values"), x.Values, false, checkTargetFilterValueList)
+}
+
+func checkTargetFilterList(v *wire.Validator, p string, x []TargetFilter) {
+	for i := range x {
+		checkTargetFilter(v, wire.Index(p, i), &x[i])
+	}
+}
+
+func checkTargetFilterValue(v *wire.Validator, p string, x string) {
 	v.MinLength(p, x, 1)
+}
+
+func checkTargetFilterValueList(v *wire.Validator, p string, x []string) {
+	for i := range x {
+		checkTargetFilterValue(v, wire.Index(p, i), x[i])
+	}
+}
+
+func checkThirdPartyJobId(v *wire.Validator, p string, x string) {
 	v.MaxLength(p, x, 512)
+	v.MinLength(p, x, 1)
 }
 
 func checkUntagResourceInput(v *wire.Validator, p string, x *UntagResourceInput) {
@@ -1472,18 +1502,18 @@ func checkUpdatePipelineInput(v *wire.Validator, p string, x *UpdatePipelineInpu
 }
 
 func checkUrl(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 2048)
+	v.MinLength(p, x, 1)
 }
 
 func checkUrlTemplate(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 2048)
+	v.MinLength(p, x, 1)
 }
 
 func checkVersion(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 9)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternActionProvider)
 }
 
@@ -1493,13 +1523,13 @@ func checkWebhookAuthConfiguration(v *wire.Validator, p string, x *WebhookAuthCo
 }
 
 func checkWebhookAuthConfigurationAllowedIPRange(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 100)
+	v.MinLength(p, x, 1)
 }
 
 func checkWebhookAuthConfigurationSecretToken(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 100)
+	v.MinLength(p, x, 1)
 }
 
 func checkWebhookDefinition(v *wire.Validator, p string, x *WebhookDefinition) {
@@ -1524,7 +1554,7 @@ func checkWebhookFilters(v *wire.Validator, p string, x []WebhookFilterRule) {
 }
 
 func checkWebhookName(v *wire.Validator, p string, x string) {
-	v.MinLength(p, x, 1)
 	v.MaxLength(p, x, 100)
+	v.MinLength(p, x, 1)
 	v.Pattern(p, x, patternPipelineName)
 }

@@ -137,13 +137,22 @@ func (t Traits) hasConstraintOverride() bool {
 	return t.Has(traitLength) || t.Has(traitRange) || t.Has(traitPattern)
 }
 
-// LoadModel reads a Smithy JSON AST file.
-func LoadModel(path string) (*Model, error) {
+// LoadModel reads a Smithy JSON AST file and merges the overlay files
+// into it (see ParseModel).
+func LoadModel(path string, overlays ...string) (*Model, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseModel(data)
+	var over [][]byte
+	for _, o := range overlays {
+		b, err := os.ReadFile(o)
+		if err != nil {
+			return nil, err
+		}
+		over = append(over, b)
+	}
+	return ParseModel(data, over...)
 }
 
 type rawRef struct {
@@ -197,24 +206,28 @@ type rawShape struct {
 	CollectionOperations                    []rawRef `json:"collectionOperations"`
 }
 
-// ParseModel parses a Smithy JSON AST and adds the prelude shapes members
-// may target (smithy.api#String and friends).
-func ParseModel(data []byte) (*Model, error) {
-	var ast struct {
-		Smithy string              `json:"smithy"`
-		Shapes map[string]rawShape `json:"shapes"`
-	}
-	if err := json.Unmarshal(data, &ast); err != nil {
+// ParseModel parses a Smithy JSON AST, merges the overlays into it (see
+// mergeOverlay) and adds the prelude shapes members may target
+// (smithy.api#String and friends).
+func ParseModel(data []byte, overlays ...[]byte) (*Model, error) {
+	shapes, err := parseAST(data)
+	if err != nil {
 		return nil, fmt.Errorf("parse model: %w", err)
 	}
-	if !strings.HasPrefix(ast.Smithy, "2.") && !strings.HasPrefix(ast.Smithy, "1.") {
-		return nil, fmt.Errorf("unsupported Smithy AST version %q", ast.Smithy)
+	for i, o := range overlays {
+		over, err := parseAST(o)
+		if err != nil {
+			return nil, fmt.Errorf("parse overlay %d: %w", i+1, err)
+		}
+		if err := mergeOverlay(shapes, over); err != nil {
+			return nil, fmt.Errorf("overlay %d: %w", i+1, err)
+		}
 	}
 	m := &Model{Shapes: map[string]*Shape{}}
 	for id, typ := range preludeShapes {
 		m.Shapes[id] = &Shape{ID: id, Type: typ}
 	}
-	for id, r := range ast.Shapes {
+	for id, r := range shapes {
 		if len(r.Mixins) > 0 {
 			return nil, fmt.Errorf("shape %s uses mixins, which the generator does not flatten; use a flattened (built) model", id)
 		}

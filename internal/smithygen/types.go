@@ -8,6 +8,12 @@ import (
 
 // emitShapes writes a struct per structure and union, the empty structs of
 // operations without input or output, and nil-safe getters.
+//
+// Unset members are omitted from JSON. Lists and maps are omitted only when
+// nil (omitzero), so an empty one that a handler sets goes out as [] or {},
+// as AWS sends a list or map the service filled in even when it is empty;
+// decoding keeps an empty list or map sent by a client non-nil, so it
+// round-trips too.
 func (g *Generator) emitShapes(w *writer) {
 	type decl struct {
 		name string
@@ -35,7 +41,7 @@ func (g *Generator) emitShapes(w *writer) {
 		for _, f := range g.fields[d.id] {
 			t := g.goType(f.M.Target, true)
 			w.usesType(t)
-			w.p("%s %s `json:\"%s,omitempty\"`", f.Name, t, f.JSON)
+			w.p("%s %s `json:\"%s,%s\"`", f.Name, t, f.JSON, g.omitOption(f.M.Target))
 		}
 		w.p("}\n")
 		for _, f := range g.fields[d.id] {
@@ -44,6 +50,16 @@ func (g *Generator) emitShapes(w *writer) {
 			}
 		}
 	}
+}
+
+// omitOption is the JSON tag option of a member of shape id: omitzero for
+// lists and maps (see emitShapes), omitempty for the rest.
+func (g *Generator) omitOption(id string) string {
+	switch g.m.Shapes[id].Type {
+	case "list", "set", "map":
+		return "omitzero"
+	}
+	return "omitempty"
 }
 
 // emitGetter writes the nil-safe getter of a pointer field. Scalars return

@@ -273,7 +273,7 @@ func (v *validation) ownChecks(b *strings.Builder, f *checkFn) {
 			for _, bd := range []struct {
 				n    *json.Number
 				kind string
-			}{{bounds.Min, "Min"}, {bounds.Max, "Max"}} {
+			}{{bounds.Max, "Max"}, {bounds.Min, "Min"}} {
 				if bd.n == nil {
 					continue
 				}
@@ -289,11 +289,11 @@ func (v *validation) ownChecks(b *strings.Builder, f *checkFn) {
 		}
 	case "float", "double":
 		if bounds, ok := tr.Bounds(traitRange); ok {
-			if bounds.Min != nil {
-				fmt.Fprintf(b, "\tv.MinFloat(p, float64(%s), %s)\n", f.typed, bounds.Min.String())
-			}
 			if bounds.Max != nil {
 				fmt.Fprintf(b, "\tv.MaxFloat(p, float64(%s), %s)\n", f.typed, bounds.Max.String())
+			}
+			if bounds.Min != nil {
+				fmt.Fprintf(b, "\tv.MinFloat(p, float64(%s), %s)\n", f.typed, bounds.Min.String())
 			}
 		}
 	case "blob", "list", "set", "map":
@@ -303,13 +303,16 @@ func (v *validation) ownChecks(b *strings.Builder, f *checkFn) {
 	}
 }
 
-// lengthChecks writes the min and max checks of a length trait, which must
-// be integers.
+// lengthChecks writes the max and min checks of a length trait, which must
+// be integers. Like range checks, they come in the order AWS lists a
+// member's constraints (the upper bound first, then the lower, then the
+// pattern), which is the order the constraints of map keys and values are
+// listed in (wire.MapKeys).
 func (v *validation) lengthChecks(b *strings.Builder, f *checkFn, bounds Bounds, minFmt, maxFmt string) {
 	for _, bd := range []struct {
 		n   *json.Number
 		fmt string
-	}{{bounds.Min, minFmt}, {bounds.Max, maxFmt}} {
+	}{{bounds.Max, maxFmt}, {bounds.Min, minFmt}} {
 		if bd.n == nil {
 			continue
 		}
@@ -376,7 +379,7 @@ func (v *validation) contents(b *strings.Builder, s *Shape) {
 		if isStruct(v.g.m.Shapes[s.Value.Target]) {
 			fmt.Fprintf(b, "\tfor _, k := range wire.SortedKeys(x) {\n\t\te := x[k]\n\t\t%s(v, wire.Join(p, k), &e)\n\t}\n", fn)
 		} else {
-			fmt.Fprintf(b, "\tfor _, k := range wire.SortedKeys(x) {\n\t\t%s(v, wire.Join(p, k), x[k])\n\t}\n", fn)
+			fmt.Fprintf(b, "\twire.MapValues(v, p, x, %s)\n", fn)
 		}
 	}
 }

@@ -236,6 +236,13 @@ func (t cpTx) LatestActionRun(pipeline, stage, action string) (*codepipeline.Act
 	return scanActionRun(t.tx.QueryRowContext(t.ctx, `SELECT `+runCols+` FROM action_runs WHERE pipeline = ? AND stage = ? AND action = ? ORDER BY seq DESC LIMIT 1`, pipeline, stage, action))
 }
 
+// FindActionRunByToken scans the runs of one action (index
+// action_runs_latest); tokens live in the run's document only.
+func (t cpTx) FindActionRunByToken(pipeline, stage, action, token string) (*codepipeline.ActionRun, error) {
+	return scanActionRun(t.tx.QueryRowContext(t.ctx, `SELECT `+runCols+` FROM action_runs WHERE pipeline = ? AND stage = ? AND action = ?
+		AND ?4 <> '' AND (json_extract(doc, '$.Token') = ?4 OR json_extract(doc, '$.AnsweredToken') = ?4) ORDER BY seq DESC LIMIT 1`, pipeline, stage, action, token))
+}
+
 func (t cpTx) ListActionRuns(pipeline, executionID string, beforeSeq int64, limit int) ([]*codepipeline.ActionRun, error) {
 	if beforeSeq <= 0 {
 		beforeSeq = 1 << 62

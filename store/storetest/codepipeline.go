@@ -23,6 +23,7 @@ func CodePipeline(t *testing.T, open func(t *testing.T) codepipeline.Store) {
 		"Executions":              testExecutions,
 		"ExecutionCompareAndSet":  testExecutionCAS,
 		"StageAndActionRuns":      testRuns,
+		"ActionRunByToken":        testRunByToken,
 		"UpdateIsAtomic":          testAtomic,
 		"ProgressCommits":         testProgress,
 		"DeleteRemovesHistory":    testDelete,
@@ -249,15 +250,26 @@ func testExecutionCAS(t *testing.T, s codepipeline.Store) {
 	})
 }
 
+// createPipelineWithExecutions creates pipeline p with executions e1 and
+// e2, in progress.
+func createPipelineWithExecutions(tx codepipeline.Tx) error {
+	if err := tx.CreatePipeline(newPipeline("p")); err != nil {
+		return err
+	}
+	for _, id := range []string{"e1", "e2"} {
+		if err := tx.CreateExecution(newExecution(id, "p", codepipeline.ExecutionInProgress)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func testRuns(t *testing.T, s codepipeline.Store) {
 	update(t, s, func(tx codepipeline.Tx) error {
-		if err := tx.CreatePipeline(newPipeline("p")); err != nil {
+		if err := createPipelineWithExecutions(tx); err != nil {
 			return err
 		}
 		for _, id := range []string{"e1", "e2"} {
-			if err := tx.CreateExecution(newExecution(id, "p", codepipeline.ExecutionInProgress)); err != nil {
-				return err
-			}
 			if err := tx.CreateStageRun(&codepipeline.StageRun{ExecutionID: id, Pipeline: "p", Stage: "Build", Status: codepipeline.StageInProgress, Attempt: 1, BaseAttempt: 1}); err != nil {
 				return err
 			}
@@ -326,6 +338,40 @@ func testRuns(t *testing.T, s codepipeline.Store) {
 	if err := s.Update(ctx, func(tx codepipeline.Tx) error { return tx.UpdateStageRun(&stale) }); !errors.Is(err, codepipeline.ErrConflict) {
 		t.Fatalf("stale stage run update: %v", err)
 	}
+}
+
+// testRunByToken: an approval is found by its token while it waits and
+// after it was answered, only within its own action.
+func testRunByToken(t *testing.T, s codepipeline.Store) {
+	update(t, s, func(tx codepipeline.Tx) error {
+		if err := createPipelineWithExecutions(tx); err != nil {
+			return err
+		}
+		for _, r := range []*codepipeline.ActionRun{
+			{ID: "r1", ExecutionID: "e1", Pipeline: "p", Stage: "Approve", Action: "Ok", Status: codepipeline.ActionInProgress, Token: "t1"},
+			{ID: "r2", ExecutionID: "e2", Pipeline: "p", Stage: "Approve", Action: "Ok", Status: codepipeline.ActionSucceeded, AnsweredToken: "t2"},
+			{ID: "r3", ExecutionID: "e2", Pipeline: "p", Stage: "Approve", Action: "Other", Status: codepipeline.ActionInProgress, Token: "t3"},
+		} {
+			if err := tx.CreateActionRun(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s.View(ctx, func(tx codepipeline.Tx) error {
+		for token, want := range map[string]string{"t1": "r1", "t2": "r2"} {
+			r, err := tx.FindActionRunByToken("p", "Approve", "Ok", token)
+			if err != nil || r.ID != want {
+				t.Errorf("token %s: %+v %v, want run %s", token, r, err, want)
+			}
+		}
+		for _, token := range []string{"t3", "", "nope"} {
+			if r, err := tx.FindActionRunByToken("p", "Approve", "Ok", token); !errors.Is(err, codepipeline.ErrNotFound) {
+				t.Errorf("token %q of no run of Approve/Ok: %+v %v", token, r, err)
+			}
+		}
+		return nil
+	})
 }
 
 func testAtomic(t *testing.T, s codepipeline.Store) {
