@@ -162,7 +162,6 @@ func (w *world) expireActions(c *changes) {
 			k := kindOf(r.Input.ActionTypeID)
 			msg := timeoutMessage(k, r.Deadline.Sub(r.Started))
 			w.endRun(r, ActionFailed, errJobFailed, msg)
-			r.Token = ""
 			c.run(r)
 			if k != kindApproval {
 				c.effects = append(c.effects, effect{kind: effectStopJob, run: r, text: "the action timed out"})
@@ -243,7 +242,11 @@ func (w *world) endRun(r *ActionRun, s ActionStatus, code, msg string) {
 	if s != ActionSucceeded && msg != "" {
 		r.Summary = msg
 	}
-	r.Token = ""
+	if r.Token != "" {
+		// An approval that ended otherwise (expired, abandoned) still
+		// recognises its token: answering it is then "already completed".
+		r.AnsweredToken, r.Token = r.Token, ""
+	}
 	r.Updated = w.now
 }
 

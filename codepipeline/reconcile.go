@@ -171,7 +171,10 @@ func (s *Service) failActive(name, msg string) {
 				if r.Status != ActionInProgress {
 					continue
 				}
-				r.Status, r.ErrorCode, r.ErrorMessage, r.Summary, r.Token, r.Updated = ActionFailed, errJobFailed, msg, msg, "", now
+				r.Status, r.ErrorCode, r.ErrorMessage, r.Summary, r.Updated = ActionFailed, errJobFailed, msg, msg, now
+				if r.Token != "" {
+					r.AnsweredToken, r.Token = r.Token, ""
+				}
 				if err := tx.UpdateActionRun(r); err != nil {
 					return err
 				}
