@@ -154,6 +154,7 @@ func executionResult(r *ActionRun) *shape.ActionExecutionResult {
 // execution in a PARALLEL pipeline) can be answered, in any order.
 func (s *Service) PutApprovalResult(ctx context.Context, in *shape.PutApprovalResultInput) (*shape.PutApprovalResultOutput, error) {
 	now := s.now()
+	var answered *ActionRun
 	err := s.retryCAS(ctx, func(tx Tx) error {
 		p, err := tx.GetPipeline(in.GetPipelineName())
 		if err != nil {
@@ -184,6 +185,7 @@ func (s *Service) PutApprovalResult(ctx context.Context, in *shape.PutApprovalRe
 		r.AnsweredToken, r.Token = r.Token, ""
 		r.UpdatedBy = s.callerARN(ctx)
 		r.Updated = now
+		answered = r
 		return tx.UpdateActionRun(r)
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -192,6 +194,7 @@ func (s *Service) PutApprovalResult(ctx context.Context, in *shape.PutApprovalRe
 	if err != nil {
 		return nil, err
 	}
+	s.logAction(answered, ActionInProgress)
 	s.wake(in.GetPipelineName())
 	return &shape.PutApprovalResultOutput{ApprovedAt: ts(now)}, nil
 }
@@ -245,6 +248,10 @@ func anyWaitingApproval(tx Tx, pipeline, stage, action string) (bool, error) {
 // stage: FAILED_ACTIONS re-runs the actions that did not succeed,
 // ALL_ACTIONS the whole stage.
 func (s *Service) RetryStageExecution(ctx context.Context, in *shape.RetryStageExecutionInput) (*shape.RetryStageExecutionOutput, error) {
+	var retried *Execution
+	var stage *StageRun
+	var fromExec ExecutionStatus
+	var fromStage StageStatus
 	err := s.retryCAS(ctx, func(tx Tx) error {
 		p, err := tx.GetPipeline(in.GetPipelineName())
 		if err != nil {
@@ -273,6 +280,7 @@ func (s *Service) RetryStageExecution(ctx context.Context, in *shape.RetryStageE
 			return apiErr
 		}
 		now := s.now()
+		fromExec, fromStage = e.Status, latest.Status
 		latest.Attempt++
 		latest.ManualRetries++
 		latest.LatestRetryTrigger = string(shape.RetryTriggerManualStageRetry)
@@ -287,6 +295,7 @@ func (s *Service) RetryStageExecution(ctx context.Context, in *shape.RetryStageE
 		e.Status, e.Reason, e.Summary, e.Stop = ExecutionInProgress, ReasonNone, "", nil
 		e.Stage, e.StageName, e.Waiting = si, in.GetStageName(), false
 		e.Updated = now
+		retried, stage = e, latest
 		return tx.UpdateExecution(e)
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -295,6 +304,8 @@ func (s *Service) RetryStageExecution(ctx context.Context, in *shape.RetryStageE
 	if err != nil {
 		return nil, err
 	}
+	s.logStage(stage, fromStage)
+	s.logExecution(retried, fromExec)
 	s.wake(in.GetPipelineName())
 	return &shape.RetryStageExecutionOutput{PipelineExecutionId: in.PipelineExecutionId}, nil
 }

@@ -55,7 +55,9 @@ func (e *Execution) resolveVariables(decl *shape.PipelineDeclaration, given []sh
 // used for the pipeline returns that execution's id.
 func (s *Service) StartPipelineExecution(ctx context.Context, in *shape.StartPipelineExecutionInput) (*shape.StartPipelineExecutionOutput, error) {
 	var id string
+	var started *Execution
 	err := s.store.Update(ctx, func(tx Tx) error {
+		started = nil
 		p, err := tx.GetPipeline(in.GetName())
 		if err != nil {
 			return err
@@ -97,7 +99,7 @@ func (s *Service) StartPipelineExecution(ctx context.Context, in *shape.StartPip
 			}
 			e.SourceRevisions = append(e.SourceRevisions, SourceRevisionOverride{ActionName: o.GetActionName(), RevisionType: string(o.GetRevisionType()), RevisionValue: o.GetRevisionValue()})
 		}
-		id = e.ID
+		id, started = e.ID, e
 		return tx.CreateExecution(e)
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -105,6 +107,9 @@ func (s *Service) StartPipelineExecution(ctx context.Context, in *shape.StartPip
 	}
 	if err != nil {
 		return nil, err
+	}
+	if started != nil {
+		s.logExecution(started, "")
 	}
 	s.wake(in.GetName())
 	return &shape.StartPipelineExecutionOutput{PipelineExecutionId: ptr(id)}, nil
@@ -127,6 +132,8 @@ func (s *Service) StopPipelineExecution(ctx context.Context, in *shape.StopPipel
 	if in.GetAbandon() {
 		mode = StopAbandon
 	}
+	var stopped *Execution
+	var from ExecutionStatus
 	err := s.retryCAS(ctx, func(tx Tx) error {
 		p, err := tx.GetPipeline(in.GetPipelineName())
 		if err != nil {
@@ -143,6 +150,7 @@ func (s *Service) StopPipelineExecution(ctx context.Context, in *shape.StopPipel
 		if apiErr != nil {
 			return apiErr
 		}
+		from, stopped = e.Status, e
 		e.Status = ExecutionStopping
 		e.Stop = &StopRequest{Mode: next, Reason: in.GetReason(), At: s.now(), By: s.callerARN(ctx), CancelJobs: cancelsJobs(p.Tags)}
 		e.Updated = e.Stop.At
@@ -154,6 +162,7 @@ func (s *Service) StopPipelineExecution(ctx context.Context, in *shape.StopPipel
 	if err != nil {
 		return nil, err
 	}
+	s.logExecution(stopped, from)
 	s.wake(in.GetPipelineName())
 	return &shape.StopPipelineExecutionOutput{PipelineExecutionId: in.PipelineExecutionId}, nil
 }

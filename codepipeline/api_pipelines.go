@@ -78,6 +78,7 @@ func (s *Service) CreatePipeline(ctx context.Context, in *shape.CreatePipelineIn
 	if err != nil {
 		return nil, err
 	}
+	s.logExecution(e, "")
 	s.wake(p.Name)
 	// The tags are echoed as given: absent when the request had none.
 	return &shape.CreatePipelineOutput{Pipeline: decl, Tags: in.Tags}, nil

@@ -31,7 +31,12 @@ func newCollector(s *Service) *collector {
 	return &collector{s: s, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
-func (c *collector) start() { go c.loop() }
+// start prunes the history older than the retention, so that a server
+// answers with none of it, then runs the loop.
+func (c *collector) start() {
+	c.prune()
+	go c.loop()
+}
 
 // close stops the collector; what it did not delete yet waits for the
 // next life.
@@ -62,7 +67,6 @@ func (c *collector) loop() {
 	defer collect.Stop()
 	prune := time.NewTicker(pruneEvery)
 	defer prune.Stop()
-	c.prune()
 	c.collect()
 	for {
 		select {

@@ -240,7 +240,9 @@ func (s *Service) updateRun(id string, change func(*ActionRun) bool) error {
 // A result that cannot be recorded is left to the next life: the job layer
 // tells it again.
 func (s *Service) complete(id, pipeline string, res jobResult) {
+	var ended *ActionRun
 	err := s.updateRun(id, func(r *ActionRun) bool {
+		ended = nil
 		missing := res.externalID != "" && r.ExternalID == ""
 		if missing {
 			r.ExternalID, r.ExternalURL = res.externalID, res.url
@@ -257,11 +259,15 @@ func (s *Service) complete(id, pipeline string, res jobResult) {
 		r.Output.OutputArtifacts = res.outputs
 		r.Output.OutputVariables = res.vars
 		r.Output.Revision = res.revision
+		ended = r
 		return true
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.log.Error("record action result", "actionExecutionId", id, "err", err)
 		return
+	}
+	if ended != nil {
+		s.logAction(ended, ActionInProgress)
 	}
 	s.wake(pipeline)
 }

@@ -35,6 +35,7 @@ func (s *Service) reconcile(ctx context.Context, name string) (wakeAt time.Time,
 func (s *Service) advance(ctx context.Context, name string) (time.Time, error) {
 	var c *changes
 	var def *definition
+	var b before
 	err := s.store.Progress(ctx, func(tx Tx) error {
 		c = nil
 		p, err := tx.GetPipeline(name)
@@ -71,6 +72,7 @@ func (s *Service) advance(ctx context.Context, name string) (time.Time, error) {
 			}
 			w.runs[e.ID] = runs
 		}
+		b = snapshot(w)
 		c = decide(w)
 		return persist(tx, c)
 	})
@@ -79,6 +81,7 @@ func (s *Service) advance(ctx context.Context, name string) (time.Time, error) {
 	}
 	if !c.empty() {
 		s.changed(name)
+		s.logChanges(b, c)
 	}
 	for _, ef := range c.effects {
 		s.carryOut(ef, def)
