@@ -446,7 +446,7 @@ scenario() {
     --query "stageStates[?stageName=='Approve'] | [0].actionStates[0].latestExecution.summary" --output text
   call "[$L] list-action-executions" $c codepipeline list-action-executions --pipeline-name hello \
     --filter "pipelineExecutionId=$e2" \
-    --query "actionExecutionDetails[?actionName=='Deploy'] | [0].[status,actionExecutionId]" --output text
+    --query "actionExecutionDetails[?actionName=='Deploy'] | [0].[status,output.executionResult.externalExecutionId]" --output text
   local dstatus did
   read -r dstatus did <<<"$OUT"
   [ "$dstatus" = Succeeded ] && ok "[$L] Deploy Succeeded" || bad "[$L] Deploy: '$OUT'"
