@@ -38,6 +38,8 @@ type Config struct {
 	Containment string
 	// Now is the clock of the services (nil = time.Now), for tests.
 	Now func() time.Time
+	// HTTP bounds what clients can hold of the server (zero = defaults).
+	HTTP HTTPLimits
 }
 
 // Server is a running pipewright.
@@ -48,7 +50,7 @@ type Server struct {
 	engine *engine.Engine
 	runner *runner.Runner
 	cp     *codepipeline.Service
-	http   *http.Server
+	http   *httpFront
 	ln     net.Listener
 }
 
@@ -102,7 +104,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		TargetPrefix: shape.TargetPrefix, SigningName: shape.SigningName,
 		Ops: shape.Operations(cp), Known: shape.OperationNames,
 	})
-	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn)}
+	s.http = newHTTPFront(api, cfg.HTTP, cfg.Log)
 	eng.Start()
 	if err := cp.Start(ctx); err != nil {
 		eng.Stop()
@@ -125,19 +127,13 @@ func (s *Server) Containment() string { return s.runner.Method() }
 // Serve answers requests on ln until Close.
 func (s *Server) Serve(ln net.Listener) error {
 	s.ln = ln
-	err := s.http.Serve(ln)
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return s.http.serve(ln)
 }
 
 // Close shuts the server down: no new requests, running jobs terminated and
 // their ends recorded, the engine stopped, the database closed.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	s.http.Shutdown(ctx)
+	s.http.shutdown(15 * time.Second)
 	s.cp.Close()
 	s.engine.Stop()
 	return s.db.Close()
