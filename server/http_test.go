@@ -347,7 +347,7 @@ func TestBusyServerRefusesBeyondTheLimit(t *testing.T) {
 			t.Errorf("stalled body %d: answer %q", i, got)
 		}
 	}
-	resp, err := http.Get(ts.url + server.HealthPath)
+	resp, err := wireHTTP.Get(ts.url + server.HealthPath)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("health after the slow requests were cut: %v %v", resp, err)
 	}

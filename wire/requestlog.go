@@ -25,6 +25,9 @@ func (x *exchange) WriteHeader(status int) {
 	x.ResponseWriter.WriteHeader(status)
 }
 
+// Unwrap gives http.ResponseController the underlying writer.
+func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
+
 // logClip is the longest client-supplied string (the X-Amz-Target, a path)
 // a log line repeats.
 const logClip = 200

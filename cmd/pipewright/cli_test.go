@@ -208,10 +208,12 @@ func serveLog(t *testing.T, bin string, flags ...string) string {
 	cmd.Env = append(withoutPipewrightKeys(), "PIPEWRIGHT_ACCESS_KEY_ID=AKIAENVKEY0000000000", "PIPEWRIGHT_SECRET_ACCESS_KEY=env-secret")
 	cmd.Stderr = logf
 	serveUntilReady(t, cmd)
-	if _, err := envKeyClient(addr).ListPipelines(context.Background(), &cp.ListPipelinesInput{}); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := envKeyClient(addr).ListPipelines(ctx, &cp.ListPipelinesInput{}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get("http://" + addr + "/_pipewright/health")
+	resp, err := (&http.Client{Timeout: 20 * time.Second}).Get("http://" + addr + "/_pipewright/health")
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("health: %v %v", resp, err)
 	}
