@@ -46,6 +46,8 @@ type Config struct {
 	// Retention is how long ended executions, their artifacts and their
 	// jobs' logs are kept (zero: for ever).
 	Retention time.Duration
+	// HTTP bounds what clients can hold of the server (zero = defaults).
+	HTTP HTTPLimits
 }
 
 // Server is a running pipewright.
@@ -57,7 +59,7 @@ type Server struct {
 	runner *runner.Runner
 	jobs   *jobs.Manager
 	cp     *codepipeline.Service
-	http   *http.Server
+	http   *httpFront
 	ln     net.Listener
 }
 
@@ -115,7 +117,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		TargetPrefix: shape.TargetPrefix, SigningName: shape.SigningName,
 		Ops: shape.Operations(cp), Known: shape.OperationNames,
 	})
-	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn)}
+	s.http = newHTTPFront(api, cfg.HTTP, cfg.Log)
 	// The job layer starts first: it sweeps what an earlier life left
 	// running before anything of this life starts.
 	if err := jm.Start(ctx); err != nil {
@@ -155,19 +157,13 @@ func (s *Server) Containment() string { return s.runner.Method() }
 // Serve answers requests on ln until Close.
 func (s *Server) Serve(ln net.Listener) error {
 	s.ln = ln
-	err := s.http.Serve(ln)
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return s.http.serve(ln)
 }
 
 // Close shuts the server down: no new requests, running jobs terminated and
 // their ends recorded, the engine stopped, the database closed.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	s.http.Shutdown(ctx)
+	s.http.shutdown(15 * time.Second)
 	s.cp.Close()
 	s.jobs.Close()
 	s.engine.Stop()

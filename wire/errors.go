@@ -38,5 +38,6 @@ const (
 	CodeValidation          = "ValidationException"           // 400: input breaks a model constraint
 	CodeInternalFailure     = "InternalFailure"               // 500: anything that is not the client's fault
 	CodeRequestEntityTooBig = "RequestEntityTooLarge"         // 413: body larger than the Server's limit
+	CodeRequestTimeout      = "RequestTimeoutException"       // 408: body not received before the read deadline
 	CodeUnsupportedMedia    = "UnsupportedMediaTypeException" // 415: Content-Type is not JSON
 )

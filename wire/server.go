@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -95,7 +97,9 @@ func (s *Server) SetMaxBody(n int64) { s.maxBody = n }
 //   - a Content-Type that is neither absent nor a JSON type
 //     (application/x-amz-json-1.1 or -1.0, application/json; parameters
 //     ignored): 415 UnsupportedMediaTypeException;
-//   - a body over the limit: 413 RequestEntityTooLarge;
+//   - a body over the limit: 413 RequestEntityTooLarge; a body that does
+//     not arrive before the connection's read deadline: 408
+//     RequestTimeoutException;
 //   - the Authenticator, if any, before routing, so an unsigned request
 //     learns nothing about the operations;
 //   - an X-Amz-Target naming no service or no implemented operation:
@@ -108,29 +112,35 @@ func (s *Server) SetMaxBody(n int64) { s.maxBody = n }
 // X-Amzn-ErrorType: <Code> and the body {"__type":"<Code>","message":"..."}.
 // A panic, a non-*Error error or an output that does not encode as a JSON
 // object is logged with the request id and answered 500 InternalFailure,
-// without its text.
+// without its text. Every request then leaves one line in the log (see
+// logRequest).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	reqID := uuid.NewString()
-	w.Header()["X-Amzn-Requestid"] = []string{reqID}
+	x := &exchange{ResponseWriter: w, id: uuid.NewString(), start: time.Now()}
+	w.Header()["X-Amzn-Requestid"] = []string{x.id}
+	defer s.logRequest(r, x)
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("panic in handler", "requestId", reqID, "panic", p, "stack", string(debug.Stack()))
-			writeError(w, internalFailure(reqID))
+			s.log.Error("panic in handler", "requestId", x.id, "panic", p, "stack", string(debug.Stack()))
+			writeError(x, internalFailure(x.id))
 		}
 	}()
+	s.serve(x, r)
+}
 
+// serve answers r through x, recording the caller in x once it is known.
+func (s *Server) serve(x *exchange, r *http.Request) {
 	if r.Method != http.MethodPost {
-		w.Header()["Allow"] = []string{http.MethodPost}
-		writeError(w, &Error{Code: CodeUnknownOperation, Message: "Only POST requests are supported", Status: http.StatusMethodNotAllowed})
+		x.Header()["Allow"] = []string{http.MethodPost}
+		writeError(x, &Error{Code: CodeUnknownOperation, Message: "Only POST requests are supported", Status: http.StatusMethodNotAllowed})
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); !isJSONContentType(ct) {
-		writeError(w, &Error{Code: CodeUnsupportedMedia, Message: "Content-Type must be application/x-amz-json-1.1", Status: http.StatusUnsupportedMediaType})
+		writeError(x, &Error{Code: CodeUnsupportedMedia, Message: "Content-Type must be application/x-amz-json-1.1", Status: http.StatusUnsupportedMediaType})
 		return
 	}
 	body, rerr := readBody(r, s.maxBody)
 	if rerr != nil {
-		writeError(w, rerr)
+		writeError(x, rerr)
 		return
 	}
 	target := r.Header.Get("X-Amz-Target")
@@ -140,17 +150,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if svc != nil {
 		signing = svc.SigningName
 	}
-	var caller Caller
 	if s.auth != nil {
-		var err error
-		caller, err = s.auth.Authenticate(r, body, signing)
+		caller, err := s.auth.Authenticate(r, body, signing)
 		if err != nil {
-			s.answerError(w, reqID, err)
+			s.answerError(x, x.id, err)
 			return
 		}
+		x.caller = caller
 	}
 	if svc == nil || opName == "" {
-		writeError(w, NewError(CodeUnknownOperation, ""))
+		writeError(x, NewError(CodeUnknownOperation, ""))
 		return
 	}
 	op := svc.Ops[opName]
@@ -159,22 +168,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if slices.Contains(svc.Known, opName) {
 			msg = fmt.Sprintf("pipewright does not implement %s yet", target)
 		}
-		writeError(w, NewError(CodeUnknownOperation, msg))
+		writeError(x, NewError(CodeUnknownOperation, msg))
 		return
 	}
-	out, err := op(WithCaller(r.Context(), caller), body)
+	out, err := op(WithCaller(r.Context(), x.caller), body)
 	if err != nil {
-		s.answerError(w, reqID, err)
+		s.answerError(x, x.id, err)
 		return
 	}
 	b, err := encodeOutput(out)
 	if err != nil {
-		s.answerError(w, reqID, fmt.Errorf("encode %s output: %w", target, err))
+		s.answerError(x, x.id, fmt.Errorf("encode %s output: %w", target, err))
 		return
 	}
-	w.Header()["Content-Type"] = []string{contentType}
-	w.WriteHeader(http.StatusOK)
-	w.Write(b)
+	x.Header()["Content-Type"] = []string{contentType}
+	x.WriteHeader(http.StatusOK)
+	x.Write(b)
 }
 
 // answerError answers err: a well-formed *Error as is, anything else as a
@@ -210,12 +219,20 @@ func isJSONContentType(ct string) bool {
 	return false
 }
 
+// readBody reads a request body of at most max bytes. A read that fails
+// because the connection's read deadline passed (the server's ReadTimeout:
+// a client that stalls or trickles its body) is a 408
+// RequestTimeoutException, which the SDKs retry; any other failed read is
+// a SerializationException.
 func readBody(r *http.Request, max int64) ([]byte, *Error) {
 	tooBig := &Error{Code: CodeRequestEntityTooBig, Message: fmt.Sprintf("Request body is larger than %d bytes", max), Status: http.StatusRequestEntityTooLarge}
 	if r.ContentLength > max {
 		return nil, tooBig
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, &Error{Code: CodeRequestTimeout, Message: "The request body was not received in time", Status: http.StatusRequestTimeout}
+	}
 	if err != nil {
 		return nil, NewError(CodeSerialization, "Could not read the request body")
 	}

@@ -1,57 +1,74 @@
 // Command pipewright is the pipewright server: one binary that serves the
 // AWS CodePipeline API and runs the pipelines.
 //
-//	pipewright serve [flags]   run the server
-//	pipewright env [--data DIR] print the export lines for the aws CLI and SDKs
+//	pipewright serve [flags]    run the server
+//	pipewright env [flags]      print the export lines for the aws CLI and SDKs
+//	pipewright version          print the version
+//	pipewright help [command]   print the help
+//
+// It exits 0 on success (help included), 2 for a mistake in the command
+// line, 1 for any other failure.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "pipewright:", err)
-		os.Exit(1)
+	err := run(os.Args[1:], os.Stdout)
+	if err == nil {
+		return
 	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		name := strings.TrimSpace("pipewright " + ue.command)
+		fmt.Fprintf(os.Stderr, "%s: %v\nRun '%s --help' for usage.\n", name, ue.err, name)
+		os.Exit(2)
+	}
+	fmt.Fprintln(os.Stderr, "pipewright:", err)
+	os.Exit(1)
 }
 
-func run(args []string) error {
+// run runs the command args name, printing what it answers to stdout.
+func run(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		usage()
-		return fmt.Errorf("missing command")
+		return &usageError{err: errors.New("missing command")}
 	}
-	switch args[0] {
+	var err error
+	switch name, rest := args[0], args[1:]; name {
 	case "serve":
-		cfg, err := parseServeFlags(args[1:])
-		if err != nil {
-			return err
+		var cfg Config
+		if cfg, err = parseServeFlags(rest, stdout); err == nil {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			err = serve(ctx, cfg, stdout, os.Stderr)
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		return serve(ctx, cfg, os.Stdout)
 	case "env":
-		cfg, err := parseEnvFlags(args[1:])
-		if err != nil {
-			return err
+		var cfg Config
+		if cfg, err = parseEnvFlags(rest, stdout); err == nil {
+			err = printEnv(cfg, stdout)
 		}
-		return printEnv(cfg, os.Stdout)
+	case "version", "--version":
+		writeVersion(stdout, buildInfo())
 	case "help", "-h", "--help":
-		usage()
+		switch {
+		case len(rest) == 0:
+			usage(stdout)
+		case len(rest) > 1 || !commandUsage(stdout, rest[0]):
+			err = &usageError{err: fmt.Errorf("no help for %q: the commands are serve, env, version and help", strings.Join(rest, " "))}
+		}
+	default:
+		err = &usageError{err: fmt.Errorf("unknown command %q", name)}
+	}
+	if errors.Is(err, errHelp) {
 		return nil
 	}
-	usage()
-	return fmt.Errorf("unknown command %q", args[0])
-}
-
-func usage() {
-	fmt.Fprint(os.Stderr, `usage:
-  pipewright serve [--addr 127.0.0.1:7600] [--data ./.pipewright] [--region us-east-1]
-                   [--account-id 000000000000] [--git-root DATA/git] [--stop-grace 10s]
-  pipewright env [--data ./.pipewright] [--addr 127.0.0.1:7600] [--region us-east-1]
-`)
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -41,11 +42,14 @@ func freeAddr(t *testing.T) string {
 
 var exportLine = regexp.MustCompile(`^export AWS_ACCESS_KEY_ID=(AKIA[A-Z2-7]{16}) AWS_SECRET_ACCESS_KEY=(\S{40}) AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL=http://(\S+)$`)
 
-// serveUntilReady starts `pipewright serve` and returns the export line it prints.
+// serveUntilReady starts `pipewright serve` and returns the export line it
+// prints. Its stderr is discarded unless cmd.Stderr is set.
 func serveUntilReady(t *testing.T, cmd *exec.Cmd) string {
 	t.Helper()
 	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = io.Discard
+	if cmd.Stderr == nil {
+		cmd.Stderr = io.Discard
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +105,21 @@ func TestServeGeneratesKeysAndShutsDownCleanly(t *testing.T) {
 		t.Fatalf("env: %q %v, want %q", out, err, line)
 	}
 	// SIGTERM shuts it down cleanly.
+	stopCleanly(t, cmd)
+	// A restart keeps the key pair.
+	cmd2 := exec.Command(bin, "serve", "--data", data, "--addr", addr)
+	cmd2.Env = withoutPipewrightKeys()
+	if again := serveUntilReady(t, cmd2); again != line {
+		t.Fatalf("keys changed across a restart: %q", again)
+	}
+	cmd2.Process.Signal(syscall.SIGINT)
+	cmd2.Wait()
+}
+
+// stopCleanly sends the server SIGTERM and fails unless it exits 0 within
+// 20 seconds.
+func stopCleanly(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -113,14 +132,13 @@ func TestServeGeneratesKeysAndShutsDownCleanly(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatal("no clean exit after SIGTERM")
 	}
-	// A restart keeps the key pair.
-	cmd2 := exec.Command(bin, "serve", "--data", data, "--addr", addr)
-	cmd2.Env = withoutPipewrightKeys()
-	if again := serveUntilReady(t, cmd2); again != line {
-		t.Fatalf("keys changed across a restart: %q", again)
-	}
-	cmd2.Process.Signal(syscall.SIGINT)
-	cmd2.Wait()
+}
+
+// envKeyClient is an SDK client for a server started with the key pair
+// AKIAENVKEY0000000000 / env-secret in its environment.
+func envKeyClient(addr string) *cp.Client {
+	return cp.New(cp.Options{BaseEndpoint: aws.String("http://" + addr), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAENVKEY0000000000", "env-secret", "")})
 }
 
 func TestKeysFromEnvironment(t *testing.T) {
@@ -140,12 +158,15 @@ func TestKeysFromEnvironment(t *testing.T) {
 }
 
 func TestFlagErrors(t *testing.T) {
-	for _, args := range [][]string{{"serve", "--account-id", "12"}, {"serve", "--region", "Mars"}, {"serve", "--stop-grace", "-1s"}, {"serve", "extra"}, {"bogus"}, {}} {
-		if err := run(args); err == nil {
-			t.Errorf("%v: want an error", args)
+	for _, args := range [][]string{{"serve", "--account-id", "12"}, {"serve", "--region", "Mars"}, {"serve", "--stop-grace", "-1s"}, {"serve", "extra"},
+		{"serve", "--log-level", "verbose"}, {"serve", "--log-level", "INFO"}, {"serve", "--log-format", "xml"}, {"serve", "--bogus"},
+		{"env", "--bogus"}, {"bogus"}, {}, {"help", "bogus"}} {
+		var ue *usageError
+		if err := run(args, io.Discard); !errors.As(err, &ue) {
+			t.Errorf("%v: %v, want a usage error", args, err)
 		}
 	}
-	if err := run([]string{"env", "--data", t.TempDir()}); err == nil || !strings.Contains(err.Error(), "no key pair") {
+	if err := run([]string{"env", "--data", t.TempDir()}, io.Discard); err == nil || !strings.Contains(err.Error(), "no key pair") {
 		t.Errorf("env before the first start: %v", err)
 	}
 }
@@ -180,8 +201,7 @@ func TestRelativeDataDirectory(t *testing.T) {
 	cmd.Env = append(withoutPipewrightKeys(), "PIPEWRIGHT_ACCESS_KEY_ID=AKIAENVKEY0000000000", "PIPEWRIGHT_SECRET_ACCESS_KEY=env-secret")
 	serveUntilReady(t, cmd)
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
-	client := cp.New(cp.Options{BaseEndpoint: aws.String("http://" + addr), Region: "us-east-1", RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIAENVKEY0000000000", "env-secret", "")})
+	client := envKeyClient(addr)
 	body := `{"name":"rel","roleArn":"arn:aws:iam::000000000000:role/r","artifactStore":{"type":"S3","location":"rel-bucket"},"stages":[
 	 {"name":"Source","actions":[{"name":"S","actionTypeId":{"category":"Source","owner":"AWS","provider":"CodeCommit","version":"1"},"configuration":{"RepositoryName":"app","BranchName":"main"},"outputArtifacts":[{"name":"code"}]}]},
 	 {"name":"Build","actions":[{"name":"B","actionTypeId":{"category":"Compute","owner":"AWS","provider":"Commands","version":"1"},"inputArtifacts":[{"name":"code"}],"commands":["export V=1","test -d \"$CODEBUILD_SRC_DIR\""],"outputVariables":["V"]}]}]}`

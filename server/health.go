@@ -1,0 +1,39 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+)
+
+// HealthPath answers GET and HEAD without authentication: 200 with the body
+// {"status":"ok"} while the server serves requests. It says nothing else
+// about the server.
+const HealthPath = "/_pipewright/health"
+
+var healthBody = []byte(`{"status":"ok"}`)
+
+// router is the server's root handler: a GET or HEAD of HealthPath is
+// answered by the health check; every other request, whatever its method
+// and path, goes to the awsJson1_1 server, which authenticates it.
+type router struct {
+	api http.Handler
+	log *slog.Logger
+}
+
+func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != HealthPath || r.Method != http.MethodGet && r.Method != http.MethodHead {
+		rt.api.ServeHTTP(w, r)
+		return
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(healthBody))}
+	h["Cache-Control"] = []string{"no-store"}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		w.Write(healthBody)
+	}
+	// Health checks poll: their lines stay out of the info log.
+	rt.log.Debug("request", "op", "health", "status", http.StatusOK, "remote", r.RemoteAddr, "method", r.Method, "path", HealthPath)
+}
