@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -184,4 +185,48 @@ func (ts *testServer) listActions(pipeline string) []types.ActionExecutionDetail
 		ts.t.Fatal(err)
 	}
 	return out.ActionExecutionDetails
+}
+
+// TestCleanShutdownLogsNoErrors: SIGTERM to a server running a job and a
+// Stopping execution shuts it down cleanly: exit status 0, the job recorded
+// as ended by the shutdown, and no error logged for the work it cancelled
+// itself.
+func TestCleanShutdownLogsNoErrors(t *testing.T) {
+	t.Parallel()
+	bin := binary(t)
+	data := t.TempDir()
+	ts := &testServer{t: t, data: data}
+	ts.gitRepo("app", map[string]string{"a": "a"})
+	addr := freeAddr(t)
+	p := startServerProcess(t, bin, data, addr, "--stop-grace", "1s")
+	ts.client = newClient("http://"+addr, testKey, testSecret)
+	g := newGate(t)
+	defer g.open(t)
+	ts.createPipeline(declaration("busy", "app", "", stage("Build", commandsAction("Wait", 1, "trap '' TERM", g.wait()))))
+	stopping := ts.createPipeline(declaration("stopping", "app", "", stage("Build", commandsAction("Wait", 1, g.wait()))))
+	ts.waitAction("busy", "Build", "Wait", types.ActionExecutionStatusInProgress)
+	ts.waitAction("stopping", "Build", "Wait", types.ActionExecutionStatusInProgress)
+	if err := ts.stop("stopping", stopping, false, "before the shutdown"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the server exited with %v:\n%s", err, p.logText())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the server did not shut down:\n%s", p.logText())
+	}
+	log := p.logText()
+	if strings.Contains(log, "level=ERROR") || strings.Contains(log, "level=WARN") {
+		t.Fatalf("a clean shutdown logged errors or warnings:\n%s", log)
+	}
+	if !strings.Contains(log, "shutting down") {
+		t.Fatalf("no shutdown line:\n%s", log)
+	}
 }
