@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,7 +141,7 @@ func TestSubmitIsIdempotentByToken(t *testing.T) {
 	t.Parallel()
 	l := newLife(t, t.TempDir(), "b1")
 	defer l.close()
-	a := l.submit("tok", "echo once >> \"$CODEBUILD_SRC_DIR/../../count\"; echo hello")
+	a := l.submit("tok", "echo hello")
 	b := l.submit("tok", "echo twice")
 	if a.ID != b.ID {
 		t.Fatalf("two jobs for one token: %s, %s", a.ID, b.ID)
@@ -347,4 +348,68 @@ func TestCloseRecordsShutdown(t *testing.T) {
 		t.Fatalf("job after Close: %+v %v", got, err)
 	}
 	l.db.Close()
+}
+
+// fullDisk is a real store whose writes fail once it is full, as on a
+// full disk.
+type fullDisk struct {
+	jobs.Store
+	mu   sync.Mutex
+	full bool
+}
+
+func (f *fullDisk) Progress(ctx context.Context, fn func(jobs.Tx) error) error {
+	f.mu.Lock()
+	full := f.full
+	f.mu.Unlock()
+	if full {
+		return errors.New("database or disk is full")
+	}
+	return f.Store.Progress(ctx, fn)
+}
+
+// TestShutdownIsBoundedWhenTheStoreFails: with every store write failing,
+// Close still terminates the job and returns; the job is left to the next
+// life's boot rule.
+func TestShutdownIsBoundedWhenTheStoreFails(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	for _, d := range []string{"work", "logs"} {
+		os.MkdirAll(filepath.Join(data, d), 0o700)
+	}
+	db, err := sqlite.Open(context.Background(), filepath.Join(data, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	arts, _ := artifacts.Open(filepath.Join(data, "artifacts"))
+	run, err := runner.New(runner.Options{Scope: "jobs-test-disk-" + filepath.Base(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &fullDisk{Store: db.Jobs()}
+	mgr := jobs.New(jobs.Config{Store: store, Runner: run, Artifacts: arts, WorkDir: filepath.Join(data, "work"), LogDir: filepath.Join(data, "logs"),
+		Boot: "b1", Grace: 200 * time.Millisecond, StoreRetry: 300 * time.Millisecond})
+	if err := mgr.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mark := filepath.Join(t.TempDir(), "pid")
+	if _, err := mgr.Submit(context.Background(), "test", "t", "g", jobs.Spec{Script: "echo $$ > '" + mark + "'; sleep 300"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, mark)
+	store.mu.Lock()
+	store.full = true
+	store.mu.Unlock()
+	closed := make(chan struct{})
+	go func() { mgr.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close waits for ever on a failing store")
+	}
+	b, _ := os.ReadFile(mark)
+	if st, err := os.ReadFile("/proc/" + strings.TrimSpace(string(b)) + "/stat"); err == nil && !strings.Contains(string(st), ") Z") {
+		t.Fatal("the job's tree outlived Close")
+	}
 }

@@ -34,6 +34,9 @@ type Config struct {
 	// Retention is how long ended jobs and their logs are kept (zero:
 	// for ever).
 	Retention time.Duration
+	// StoreRetry bounds how long a failing store write (a full disk) is
+	// retried before the job layer gives up on it (zero: 10 s).
+	StoreRetry time.Duration
 	Now       func() time.Time
 	Log       *slog.Logger
 }
@@ -75,6 +78,9 @@ func New(cfg Config) *Manager {
 	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = runner.DefaultGrace
+	}
+	if cfg.StoreRetry <= 0 {
+		cfg.StoreRetry = defaultStoreRetry
 	}
 	m := &Manager{
 		cfg: cfg, log: cfg.Log, reg: newRegistry(), owners: map[string]Owner{},
@@ -248,15 +254,15 @@ func (m *Manager) notify(j *Job) {
 }
 
 // Store writes that fail (a full disk) are retried for at most
-// storeRetryFor, so nothing waits for ever on the store.
-const storeRetryFor = 10 * time.Second
+// Config.StoreRetry, so nothing waits for ever on the store.
+const defaultStoreRetry = 10 * time.Second
 
 // commit applies change to the job's latest record and stores it, retrying
 // lost compare-and-sets and, for a bounded time, store errors. change
 // reports whether there is anything to store. It returns the record as
 // stored (nil and ErrNotFound for a deleted job).
 func (m *Manager) commit(id string, change func(*Job) bool) (*Job, error) {
-	deadline := time.Now().Add(storeRetryFor)
+	deadline := time.Now().Add(m.cfg.StoreRetry)
 	backoff := 20 * time.Millisecond
 	for {
 		var out *Job
