@@ -1,9 +1,11 @@
 package runner
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -51,6 +53,10 @@ func TestOutputLines(t *testing.T) {
 	}
 }
 
+// TestOutputDrainClosesIdlePipe: a pipe that some process outside the tree
+// keeps open is closed once its reader waited idle for data; the partial
+// line read so far is still delivered. drain's max is an hour, so drain
+// returning at all shows that the idle rule closed the pipe.
 func TestOutputDrainClosesIdlePipe(t *testing.T) {
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -62,19 +68,29 @@ func TestOutputDrainClosesIdlePipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	errW.Close()
-	var n int
-	var mu sync.Mutex
-	o := newOutput(func(Line) { mu.Lock(); n++; mu.Unlock() }, outR, errR)
-	outW.WriteString("before\nhalf")
-	time.Sleep(50 * time.Millisecond)
-	t0 := time.Now()
-	o.drain(100*time.Millisecond, 5*time.Second)
-	if d := time.Since(t0); d > time.Second {
-		t.Errorf("drain took %s with a pipe held open", d)
+	delivered := make(chan string, 4)
+	o := newOutput(func(l Line) { delivered <- l.Text }, outR, errR)
+	if _, err := outW.WriteString("before\nhalf"); err != nil {
+		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if n != 2 {
-		t.Errorf("delivered %d lines, want 2", n)
+	select {
+	case l := <-delivered:
+		if l != "before" {
+			t.Fatalf("first line %q, want \"before\"", l)
+		}
+	case <-time.After(waitBound):
+		t.Fatal("the first line was never delivered")
+	}
+	waitDone(t, goDone(func() { o.drain(100*time.Millisecond, time.Hour) }), "drain to close the idle pipe")
+	close(delivered)
+	var rest []string
+	for l := range delivered {
+		rest = append(rest, l)
+	}
+	if strings.Join(rest, "|") != "half" {
+		t.Errorf("after the first line, delivered %q, want the partial line \"half\"", rest)
+	}
+	if _, err := outW.WriteString("more"); !errors.Is(err, syscall.EPIPE) {
+		t.Errorf("writing to the drained pipe: %v, want EPIPE (its read end closed)", err)
 	}
 }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,7 @@ const (
 	helperMethodEnv = "PIPEWRIGHT_RUNNER_TEST_METHOD"
 	helperIDEnv     = "PIPEWRIGHT_RUNNER_TEST_ID"
 	helperScopeEnv  = "PIPEWRIGHT_RUNNER_TEST_SCOPE"
+	helperBeatEnv   = "PIPEWRIGHT_RUNNER_TEST_BEAT"
 )
 
 func TestMain(m *testing.M) {
@@ -33,7 +35,9 @@ func TestMain(m *testing.M) {
 }
 
 // helperMain plays a server life that starts a tree, prints its Handle as
-// one JSON line once the tree is up, and then waits to be SIGKILLed.
+// one JSON line once the tree is up, and then waits to be SIGKILLed. One
+// process of the tree counts up in the file named by helperBeatEnv for as
+// long as it lives.
 func helperMain() {
 	r, err := New(Options{Method: os.Getenv(helperMethodEnv), Scope: os.Getenv(helperScopeEnv)})
 	if err != nil {
@@ -48,9 +52,10 @@ func helperMain() {
 			env = append(env, kv)
 		}
 	}
+	beat := fmt.Sprintf("( i=0; while :; do i=$((i+1)); echo $i > '%s'; sleep 0.02; done ) & ", os.Getenv(helperBeatEnv))
 	p, err := r.Start(Spec{
 		ID:     os.Getenv(helperIDEnv),
-		Script: "sleep 300 & ( setsid sleep 301 & ); nohup sh -c 'sleep 302 &' >/dev/null 2>&1; echo ready; wait",
+		Script: beat + "sleep 300 & ( setsid sleep 301 & ); nohup sh -c 'sleep 302 &' >/dev/null 2>&1; echo ready; wait",
 		Env:    env,
 		OnLine: func(l Line) {
 			if l.Text == "ready" {
@@ -73,10 +78,14 @@ var (
 	runnerErrs  = map[string]error{}
 )
 
-// eachMethod runs f once per containment method usable on this machine.
-func eachMethod(t *testing.T, f func(t *testing.T, r *Runner)) {
+// allMethods lists every containment method, in order of preference.
+var allMethods = []string{MethodCgroupV2, MethodCgroupV1Freezer, MethodProcessGroup}
+
+// methodRunner returns the shared runner of a containment method, or why
+// the method is not usable on this machine.
+func methodRunner(m string) (*Runner, error) {
 	runnersOnce.Do(func() {
-		for _, m := range []string{MethodCgroupV2, MethodCgroupV1Freezer, MethodProcessGroup} {
+		for _, m := range allMethods {
 			r, err := New(Options{Method: m, Grace: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				runnerErrs[m] = err
@@ -85,11 +94,24 @@ func eachMethod(t *testing.T, f func(t *testing.T, r *Runner)) {
 			runners[m] = r
 		}
 	})
-	for _, m := range []string{MethodCgroupV2, MethodCgroupV1Freezer, MethodProcessGroup} {
-		t.Run(m, func(t *testing.T) {
-			r := runners[m]
+	return runners[m], runnerErrs[m]
+}
+
+// testOrBench is *testing.T or *testing.B: a TB that runs subtests (or
+// sub-benchmarks) of its own kind.
+type testOrBench[T any] interface {
+	testing.TB
+	Run(name string, f func(T)) bool
+}
+
+// eachMethod runs f once per containment method usable on this machine, as
+// a subtest (or sub-benchmark) named after the method.
+func eachMethod[T testOrBench[T]](t T, f func(t T, r *Runner)) {
+	for _, m := range allMethods {
+		t.Run(m, func(t T) {
+			r, err := methodRunner(m)
 			if r == nil {
-				t.Skipf("method not usable here: %v", runnerErrs[m])
+				t.Skipf("method not usable here: %v", err)
 			}
 			f(t, r)
 		})
@@ -98,7 +120,7 @@ func eachMethod(t *testing.T, f func(t *testing.T, r *Runner)) {
 
 var idSeq atomic.Int64
 
-func newID(t *testing.T) string {
+func newID(t testing.TB) string {
 	name := strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
 			return r
@@ -113,20 +135,59 @@ func newID(t *testing.T) string {
 
 // lines collects delivered lines.
 type lines struct {
-	mu    sync.Mutex
-	all   []Line
-	ready chan struct{}
-	once  sync.Once
+	mu  sync.Mutex
+	all []Line
+	// added is closed, and replaced, whenever a line is added.
+	added chan struct{}
 }
 
-func newLines() *lines { return &lines{ready: make(chan struct{})} }
+func newLines() *lines { return &lines{added: make(chan struct{})} }
 
 func (l *lines) add(x Line) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.all = append(l.all, x)
-	l.mu.Unlock()
-	if x.Text == "ready" {
-		l.once.Do(func() { close(l.ready) })
+	close(l.added)
+	l.added = make(chan struct{})
+}
+
+// index returns the position of the first line with the text, or -1.
+func (l *lines) index(text string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, x := range l.all {
+		if x.Text == text {
+			return i
+		}
+	}
+	return -1
+}
+
+// await waits until a line with the text was delivered; it reports false
+// if none was after waitBound. Unlike waitFor it may be called from any
+// goroutine.
+func (l *lines) await(text string) bool {
+	timeout := time.After(waitBound)
+	for {
+		l.mu.Lock()
+		added := l.added
+		l.mu.Unlock()
+		if l.index(text) >= 0 {
+			return true
+		}
+		select {
+		case <-added:
+		case <-timeout:
+			return false
+		}
+	}
+}
+
+// waitFor waits until a line with the text was delivered.
+func (l *lines) waitFor(t testing.TB, text string) {
+	t.Helper()
+	if !l.await(text) {
+		t.Fatalf("the script never printed %q; output: %q", text, l.texts(""))
 	}
 }
 
@@ -142,13 +203,9 @@ func (l *lines) texts(stream string) []string {
 	return out
 }
 
-func (l *lines) waitReady(t *testing.T) {
+func (l *lines) waitReady(t testing.TB) {
 	t.Helper()
-	select {
-	case <-l.ready:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("script never printed ready; output: %q", l.texts(""))
-	}
+	l.waitFor(t, "ready")
 }
 
 // markerPIDs lists living processes whose environment carries the tree's
@@ -179,36 +236,33 @@ func markerPIDs(id string) []int {
 }
 
 // waitMarkers waits until at least n processes carry the marker.
-func waitMarkers(t *testing.T, id string, n int) []int {
+func waitMarkers(t testing.TB, id string, n int) []int {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		pids := markerPIDs(id)
-		if len(pids) >= n {
-			return pids
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d processes carry the marker, want >= %d", len(pids), n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var pids []int
+	waitUntil(t, fmt.Sprintf("%d processes carrying the marker", n), func() bool {
+		pids = markerPIDs(id)
+		return len(pids) >= n
+	})
+	return pids
 }
 
-func waitResult(t *testing.T, p *Process, within time.Duration) Result {
+// waitResult waits up to within for the tree's Result. The bound is a
+// guard against a hang, not a claim about speed: pass waitBound.
+func waitResult(t testing.TB, p *Process, within time.Duration) Result {
 	t.Helper()
-	ch := make(chan Result, 1)
-	go func() { ch <- p.Wait() }()
+	var res Result
+	done := goDone(func() { res = p.Wait() })
 	select {
-	case res := <-ch:
+	case <-done:
 		return res
 	case <-time.After(within):
 		p.Kill()
-		t.Fatalf("Wait did not return within %s", within)
+		t.Fatalf("Wait did not return after %s", within)
 		return Result{}
 	}
 }
 
-func start(t *testing.T, r *Runner, script string, out *lines) (*Process, string) {
+func start(t testing.TB, r *Runner, script string, out *lines) (*Process, string) {
 	t.Helper()
 	id := newID(t)
 	p, err := r.Start(Spec{ID: id, Script: script, Env: os.Environ(), OnLine: out.add})
@@ -222,7 +276,7 @@ func start(t *testing.T, r *Runner, script string, out *lines) (*Process, string
 	return p, id
 }
 
-func checkGone(t *testing.T, r *Runner, p *Process, id string) {
+func checkGone(t testing.TB, r *Runner, p *Process, id string) {
 	t.Helper()
 	if pids := markerPIDs(id); len(pids) != 0 {
 		t.Errorf("processes still alive after the tree ended: %v", pids)
@@ -294,7 +348,7 @@ func TestSuccessOutputAndEnvironment(t *testing.T) {
 		if (r.Method() == MethodProcessGroup) != (h.Cgroup == "") {
 			t.Errorf("handle cgroup %q with method %s", h.Cgroup, r.Method())
 		}
-		res := waitResult(t, p, 5*time.Second)
+		res := waitResult(t, p, waitBound)
 		if res.ExitCode != 0 || res.Signal != "" || res.Terminated || res.Err != nil {
 			t.Errorf("result %+v", res)
 		}
@@ -331,7 +385,7 @@ func TestFailingCommandFailsScript(t *testing.T) {
 		} {
 			out := newLines()
 			p, _ := start(t, r, tc.script, out)
-			res := waitResult(t, p, 5*time.Second)
+			res := waitResult(t, p, waitBound)
 			if res.ExitCode != tc.code || res.Terminated || res.Err != nil {
 				t.Errorf("%q: result %+v, want exit %d", tc.script, res, tc.code)
 			}
@@ -346,7 +400,7 @@ func TestLongLinesAreSplit(t *testing.T) {
 	eachMethod(t, func(t *testing.T, r *Runner) {
 		out := newLines()
 		p, _ := start(t, r, "head -c 150000 /dev/zero | tr '\\0' a; echo; printf 'x\\r\\ny'", out)
-		waitResult(t, p, 5*time.Second)
+		waitResult(t, p, waitBound)
 		got := out.texts("stdout")
 		var lens []int
 		for _, s := range got {
@@ -386,6 +440,19 @@ func ourZombies() []int {
 	return out
 }
 
+// waitNoZombies waits until the reaper collected every zombie child of the
+// test process.
+func waitNoZombies(t testing.TB) {
+	t.Helper()
+	waitUntil(t, "the reaper to collect every zombie", func() bool { return len(ourZombies()) == 0 })
+}
+
+// termReporter, put in front of a script, starts a process of the tree that
+// prints "reporter-up" once its trap is set, then "got-term" whenever it
+// receives SIGTERM, and runs on.
+const termReporter = `bash -c 'trap "echo got-term" TERM; echo reporter-up; while :; do sleep 0.05; done' &
+`
+
 func TestTerminateKillsWholeTree(t *testing.T) {
 	eachMethod(t, func(t *testing.T, r *Runner) {
 		out := newLines()
@@ -393,41 +460,39 @@ func TestTerminateKillsWholeTree(t *testing.T) {
 		out.waitReady(t)
 		pids := waitMarkers(t, id, 6)
 		checkContained(t, p, pids)
-		t0 := time.Now()
-		p.Terminate(time.Second)
+		// With an hour of grace, Terminate returns only if SIGTERM alone
+		// ended every process of the tree.
+		waitDone(t, goDone(func() { p.Terminate(time.Hour) }), "Terminate of a tree that obeys SIGTERM")
 		if pids := markerPIDs(id); len(pids) != 0 {
 			t.Fatalf("processes alive after Terminate returned: %v", pids)
 		}
-		res := waitResult(t, p, 5*time.Second)
+		res := waitResult(t, p, waitBound)
 		if !res.Terminated || res.Signal != "SIGTERM" || res.ExitCode != 128+15 || res.Err != nil {
 			t.Errorf("result %+v", res)
 		}
-		if d := time.Since(t0); d > 900*time.Millisecond {
-			t.Errorf("Terminate of a tree that obeys SIGTERM took %s", d)
-		}
 		checkGone(t, r, p, id)
-		deadline := time.Now().Add(3 * time.Second)
-		for len(ourZombies()) > 0 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if z := ourZombies(); len(z) > 0 {
-			t.Errorf("zombies not collected: %v", z)
-		}
+		waitNoZombies(t)
 	})
 }
 
+// TestKillIsImmediate: Kill during a Terminate's grace ends a tree that
+// ignores SIGTERM at once; the grace is an hour, so Kill and Terminate
+// returning shows that neither waited for it.
 func TestKillIsImmediate(t *testing.T) {
 	eachMethod(t, func(t *testing.T, r *Runner) {
 		out := newLines()
-		p, id := start(t, r, "trap '' TERM; "+treeScript, out)
+		p, id := start(t, r, termReporter+"trap '' TERM\n"+treeScript, out)
 		out.waitReady(t)
-		waitMarkers(t, id, 6)
-		t0 := time.Now()
-		p.Kill()
-		if d := time.Since(t0); d > time.Second {
-			t.Errorf("Kill took %s", d)
+		out.waitFor(t, "reporter-up")
+		waitMarkers(t, id, 7)
+		terminated := goDone(func() { p.Terminate(time.Hour) })
+		out.waitFor(t, "got-term")
+		waitDone(t, goDone(p.Kill), "Kill")
+		if pids := markerPIDs(id); len(pids) != 0 {
+			t.Fatalf("processes alive after Kill returned: %v", pids)
 		}
-		res := waitResult(t, p, 5*time.Second)
+		waitDone(t, terminated, "Terminate to return once Kill cut its grace short")
+		res := waitResult(t, p, waitBound)
 		if !res.Terminated || res.Signal != "SIGKILL" {
 			t.Errorf("result %+v", res)
 		}
@@ -435,22 +500,47 @@ func TestKillIsImmediate(t *testing.T) {
 	})
 }
 
+// TestIgnoredSIGTERMGetsSIGKILLAfterGrace: the tree gets SIGTERM first, runs
+// on during the grace (its trap waits for the test to open a gate and then
+// finds the processes that ignore SIGTERM still alive), and gets SIGKILL
+// once the grace is over. The children ignore SIGTERM from their fork on
+// (inherited), so no signal can beat a trap.
 func TestIgnoredSIGTERMGetsSIGKILLAfterGrace(t *testing.T) {
 	eachMethod(t, func(t *testing.T, r *Runner) {
+		// The grace has to pass in full; the methods wait for it side by
+		// side.
+		t.Parallel()
 		out := newLines()
-		p, id := start(t, r, "trap '' TERM; sleep 300 & ( setsid sleep 301 & ); echo ready; while :; do sleep 0.05; done", out)
+		gate := filepath.Join(t.TempDir(), "gate")
+		p, id := start(t, r, fmt.Sprintf(`
+trap '' TERM
+sleep infinity &
+child=$!
+daemon=$(setsid sleep infinity >/dev/null 2>&1 & echo $!)
+trap 'echo got-term; until [ -e "%[1]s" ]; do sleep 0.01; done; kill -0 $child $daemon && echo ignorers-alive-after-term' TERM
+echo ready
+while :; do sleep 0.05 || :; done`, gate), out)
 		out.waitReady(t)
 		waitMarkers(t, id, 3)
-		const grace = 300 * time.Millisecond
-		t0 := time.Now()
-		p.Terminate(grace)
-		d := time.Since(t0)
-		if d < grace || d > grace+2*time.Second {
-			t.Errorf("Terminate returned after %s, grace %s", d, grace)
+		// Long enough for the test to react to the trap's output even on a
+		// loaded machine; the order checked below does not depend on it.
+		const grace = 3 * time.Second
+		terminated := goDone(func() { p.Terminate(grace) })
+		out.waitFor(t, "got-term")
+		if err := os.WriteFile(gate, nil, 0o644); err != nil {
+			t.Fatal(err)
 		}
-		res := waitResult(t, p, 5*time.Second)
+		out.waitFor(t, "ignorers-alive-after-term")
+		waitDone(t, terminated, "Terminate to SIGKILL the tree after the grace")
+		if pids := markerPIDs(id); len(pids) != 0 {
+			t.Fatalf("processes alive after Terminate returned: %v", pids)
+		}
+		res := waitResult(t, p, waitBound)
 		if !res.Terminated || res.Signal != "SIGKILL" {
-			t.Errorf("result %+v", res)
+			t.Errorf("result %+v, want the main shell, which traps SIGTERM, SIGKILLed", res)
+		}
+		if i, j := out.index("got-term"), out.index("ignorers-alive-after-term"); i < 0 || j < i {
+			t.Errorf("output %q: SIGTERM's trap output missing or out of order", out.texts(""))
 		}
 		checkGone(t, r, p, id)
 	})
@@ -466,16 +556,13 @@ done
 echo ready
 wait`, out)
 		out.waitReady(t)
-		waitMarkers(t, id, 20)
-		time.Sleep(200 * time.Millisecond)
-		t.Logf("%d processes before Terminate", len(markerPIDs(id)))
-		t0 := time.Now()
+		// The loops are still forking when Terminate starts.
+		waitMarkers(t, id, 100)
 		p.Terminate(200 * time.Millisecond)
 		if pids := markerPIDs(id); len(pids) != 0 {
 			t.Fatalf("%d processes alive after Terminate returned", len(pids))
 		}
-		t.Logf("Terminate took %s", time.Since(t0))
-		res := waitResult(t, p, 10*time.Second)
+		res := waitResult(t, p, waitBound)
 		if !res.Terminated || res.Err != nil {
 			t.Errorf("result %+v", res)
 		}
@@ -483,18 +570,21 @@ wait`, out)
 	})
 }
 
+// TestMainExitKillsLeftovers: when the main shell exits, a daemon and a
+// background child that would run for ever, holding stdout and stderr
+// open, are killed and Wait returns.
 func TestMainExitKillsLeftovers(t *testing.T) {
 	eachMethod(t, func(t *testing.T, r *Runner) {
 		out := newLines()
-		// The daemon keeps stdout and stderr open.
-		p, id := start(t, r, "( setsid sleep 300 & ); sleep 301 & echo bye", out)
-		t0 := time.Now()
-		res := waitResult(t, p, 3*time.Second)
+		dir := t.TempDir()
+		p, id := start(t, r, fmt.Sprintf(`
+( setsid sh -c 'echo $$ > %[1]s/daemon; exec sleep infinity' & )
+sh -c 'echo $$ > %[1]s/child; exec sleep infinity' &
+until [ -s %[1]s/daemon ] && [ -s %[1]s/child ]; do sleep 0.01; done
+echo bye`, dir), out)
+		res := waitResult(t, p, waitBound)
 		if res.ExitCode != 0 || res.Terminated || res.Err != nil {
 			t.Errorf("result %+v", res)
-		}
-		if d := time.Since(t0); d > 2*time.Second {
-			t.Errorf("Wait took %s", d)
 		}
 		if got := out.texts(""); len(got) != 1 || got[0] != "bye" {
 			t.Errorf("output %q", got)
@@ -503,8 +593,7 @@ func TestMainExitKillsLeftovers(t *testing.T) {
 	})
 }
 
-// findByArg returns living children of the test process whose command line
-// contains arg.
+// findByArg returns living processes whose command line contains arg.
 func findByArg(arg string) []int {
 	var out []int
 	ents, _ := os.ReadDir("/proc")
@@ -524,24 +613,29 @@ func findByArg(arg string) []int {
 	return out
 }
 
+// TestEscapeeHoldingOutputDoesNotHangWait: a process that left the tree
+// (cleared its environment, left the session, lost its parent) while
+// holding stdout and stderr does not keep Wait from returning. The main
+// shell exits only once the escapee runs; the escapee would sleep longer
+// than waitBound.
 func TestEscapeeHoldingOutputDoesNotHangWait(t *testing.T) {
 	eachMethod(t, func(t *testing.T, r *Runner) {
 		out := newLines()
-		arg := fmt.Sprintf("30.%d%d", os.Getpid(), idSeq.Add(1))
-		// env -i clears the marker, setsid leaves the session, the
-		// subshell's exit breaks the parent chain.
-		p, _ := start(t, r, "( env -i /usr/bin/setsid /usr/bin/sleep "+arg+" & ); sleep 0.3; echo bye", out)
+		arg := fmt.Sprintf("300.%d%d", os.Getpid(), idSeq.Add(1))
+		up := filepath.Join(t.TempDir(), "up")
+		p, _ := start(t, r, fmt.Sprintf(`
+( env -i /usr/bin/setsid /bin/sh -c 'echo up > %[1]s; exec /usr/bin/sleep %[2]s' & )
+until [ -e %[1]s ]; do sleep 0.01; done
+echo bye`, up, arg), out)
 		t.Cleanup(func() {
 			for _, pid := range findByArg(arg) {
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
 		})
-		t0 := time.Now()
-		res := waitResult(t, p, 3*time.Second)
+		res := waitResult(t, p, waitBound)
 		if res.ExitCode != 0 || res.Err != nil {
 			t.Errorf("result %+v", res)
 		}
-		t.Logf("Wait returned after %s", time.Since(t0))
 		if got := out.texts(""); len(got) != 1 || got[0] != "bye" {
 			t.Errorf("output %q", got)
 		}
@@ -554,28 +648,28 @@ func TestEscapeeHoldingOutputDoesNotHangWait(t *testing.T) {
 	})
 }
 
+// TestConcurrentTerminateKillWait: Terminates, Waits and, once SIGTERM
+// reached the tree, Kills, all at once; every call returns.
 func TestConcurrentTerminateKillWait(t *testing.T) {
 	eachMethod(t, func(t *testing.T, r *Runner) {
 		out := newLines()
-		p, id := start(t, r, treeScript, out)
+		p, id := start(t, r, termReporter+treeScript, out)
 		out.waitReady(t)
+		out.waitFor(t, "reporter-up")
 		var wg sync.WaitGroup
 		for i := 0; i < 4; i++ {
 			wg.Add(3)
-			go func() { defer wg.Done(); p.Terminate(5 * time.Second) }()
+			go func() { defer wg.Done(); p.Terminate(time.Hour) }()
 			go func() { defer wg.Done(); p.Wait() }()
-			go func() { defer wg.Done(); time.Sleep(50 * time.Millisecond); p.Kill() }()
+			go func() { defer wg.Done(); out.await("got-term"); p.Kill() }()
 		}
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatal("Terminate/Kill/Wait did not all return")
-		}
+		waitDone(t, goDone(wg.Wait), "Terminate, Kill and Wait to return")
 		res := p.Wait()
 		if !res.Terminated {
 			t.Errorf("result %+v", res)
+		}
+		if out.index("got-term") < 0 {
+			t.Errorf("SIGTERM never reached the tree; output %q", out.texts(""))
 		}
 		p.Terminate(time.Second)
 		p.Kill()
@@ -612,21 +706,27 @@ func TestStartErrors(t *testing.T) {
 	})
 }
 
+// TestReapAfterServerDeath: a helper process plays a server that dies by
+// SIGKILL while its tree runs; Reap from this process kills what is left.
+// The tree's heartbeat advancing after the helper's death shows that there
+// is something left to reap.
 func TestReapAfterServerDeath(t *testing.T) {
 	eachMethod(t, func(t *testing.T, r *Runner) {
 		id := newID(t)
-		cmd, h := startDoomedLife(t, r.Method(), "", id)
+		beat := filepath.Join(t.TempDir(), "beat")
+		cmd, h := startDoomedLife(t, r.Method(), "", id, beat)
 		if h.ID != id || h.Method != r.Method() {
 			t.Fatalf("handle %+v", h)
 		}
-		waitMarkers(t, id, 4)
+		waitMarkers(t, id, 5)
 		// The server dies without any chance to clean up.
 		cmd.Process.Kill()
 		cmd.Wait()
-		time.Sleep(100 * time.Millisecond)
-		if pids := markerPIDs(id); len(pids) < 4 {
-			t.Fatalf("tree did not outlive the helper: %v", pids)
-		}
+		last, _ := os.ReadFile(beat)
+		waitUntil(t, "the tree's heartbeat to advance after the helper died", func() bool {
+			now, _ := os.ReadFile(beat)
+			return len(now) > 0 && string(now) != string(last)
+		})
 		if err := r.Reap(h); err != nil {
 			t.Fatalf("Reap: %v", err)
 		}
@@ -644,19 +744,49 @@ func TestReapAfterServerDeath(t *testing.T) {
 	})
 }
 
+// TestReapSparesProcessThatReusedPID: Reap of handles whose recorded main
+// shell has the PID, but not the start time, of an unrelated session
+// leader leaves that process alone: it still answers after each Reap.
 func TestReapSparesProcessThatReusedPID(t *testing.T) {
 	eachMethod(t, func(t *testing.T, r *Runner) {
-		// An unrelated session leader, as if it had got the PID of a
-		// recorded main shell.
-		cmd := exec.Command("sleep", "30")
+		cmd := exec.Command("sh", "-c", `while read -r l; do echo "got $l"; done`)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() {
+			stdin.Close()
 			cmd.Process.Kill()
 			cmd.Wait()
 		})
+		answers := make(chan string, 1)
+		go func() {
+			defer close(answers)
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				answers <- sc.Text()
+			}
+		}()
+		answersAfter := func(what string) {
+			t.Helper()
+			fmt.Fprintln(stdin, what)
+			select {
+			case got, ok := <-answers:
+				if !ok || got != "got "+what {
+					t.Fatalf("after %s the unrelated process answered %q (open %v): Reap killed it", what, got, ok)
+				}
+			case <-time.After(waitBound):
+				t.Fatalf("after %s the unrelated process does not answer", what)
+			}
+		}
 		st, err := readStat(cmd.Process.Pid)
 		if err != nil {
 			t.Fatal(err)
@@ -672,14 +802,12 @@ func TestReapSparesProcessThatReusedPID(t *testing.T) {
 		if err := r.Reap(h); err != nil {
 			t.Fatalf("Reap: %v", err)
 		}
+		answersAfter("reap-with-an-earlier-start-time")
 		h.StartTime = 0
 		if err := r.Reap(h); err != nil {
 			t.Fatalf("Reap: %v", err)
 		}
-		time.Sleep(50 * time.Millisecond)
-		if st, err := readStat(cmd.Process.Pid); err != nil || !st.alive() {
-			t.Fatalf("unrelated process was killed (%v, %c)", err, st.state)
-		}
+		answersAfter("reap-without-a-start-time")
 		h.Cgroup = "/etc"
 		if err := r.Reap(h); err == nil {
 			t.Error("Reap accepted a cgroup path that is not the tree's")
@@ -725,13 +853,7 @@ func TestReaperLeavesOsExecChildrenAlone(t *testing.T) {
 		if n := failures.Load(); n > 0 {
 			t.Fatalf("%d os/exec children lost their exit status", n)
 		}
-		deadline := time.Now().Add(3 * time.Second)
-		for len(ourZombies()) > 0 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if z := ourZombies(); len(z) > 0 {
-			t.Errorf("zombies not collected: %v", z)
-		}
+		waitNoZombies(t)
 	})
 }
 
@@ -758,15 +880,9 @@ func TestReaperWithoutPidfds(t *testing.T) {
 				waitMarkers(t, id, 6)
 				p.Terminate(time.Second)
 			}
-			waitResult(t, p, 5*time.Second)
+			waitResult(t, p, waitBound)
 			checkGone(t, r, p, id)
-			deadline := time.Now().Add(3 * time.Second)
-			for len(ourZombies()) > 0 && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-			}
-			if z := ourZombies(); len(z) > 0 {
-				t.Errorf("terminate=%v: zombies not collected: %v", terminate, z)
-			}
+			waitNoZombies(t)
 		}
 	})
 }

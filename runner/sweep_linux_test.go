@@ -6,17 +6,20 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // startDoomedLife runs a helper process that plays a server life with the
-// given scope: it starts a tree (a background child, a setsid grandchild, a
-// nohup'ed daemon) and waits; it returns once the tree is up.
-func startDoomedLife(t *testing.T, method, scope, id string) (*exec.Cmd, Handle) {
+// given scope: it starts a tree (a heartbeat counting up in beat, a
+// background child, a setsid grandchild, a nohup'ed daemon) and waits; it
+// returns once the tree is up.
+func startDoomedLife(t *testing.T, method, scope, id, beat string) (*exec.Cmd, Handle) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"=1", helperMethodEnv+"="+method, helperIDEnv+"="+id, helperScopeEnv+"="+scope)
+	cmd.Env = append(os.Environ(), helperEnv+"=1", helperMethodEnv+"="+method, helperIDEnv+"="+id, helperScopeEnv+"="+scope, helperBeatEnv+"="+beat)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -28,18 +31,12 @@ func startDoomedLife(t *testing.T, method, scope, id string) (*exec.Cmd, Handle)
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
+		for _, pid := range markerPIDs(id) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
 	})
-	lineCh := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(stdout).ReadString('\n')
-		lineCh <- s
-	}()
 	var line string
-	select {
-	case line = <-lineCh:
-	case <-time.After(10 * time.Second):
-		t.Fatal("helper printed no handle")
-	}
+	waitDone(t, goDone(func() { line, _ = bufio.NewReader(stdout).ReadString('\n') }), "the helper's handle")
 	var h Handle
 	if err := json.Unmarshal([]byte(line), &h); err != nil {
 		t.Fatalf("handle %q: %v", line, err)
@@ -58,8 +55,8 @@ func TestSweepKillsTreesOfAnEarlierLife(t *testing.T) {
 			t.Fatal(err)
 		}
 		id, otherID := newID(t), newID(t)
-		life, h := startDoomedLife(t, r.Method(), scope, id)
-		otherLife, _ := startDoomedLife(t, r.Method(), other, otherID)
+		life, h := startDoomedLife(t, r.Method(), scope, id, filepath.Join(t.TempDir(), "beat"))
+		otherLife, _ := startDoomedLife(t, r.Method(), other, otherID, filepath.Join(t.TempDir(), "beat"))
 		waitMarkers(t, id, 4)
 		waitMarkers(t, otherID, 4)
 		life.Process.Kill()

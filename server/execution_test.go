@@ -313,9 +313,14 @@ func TestDisabledTransitionHoldsExecutions(t *testing.T) {
 		}
 		return false
 	})
-	time.Sleep(200 * time.Millisecond)
+	// The reconcile that parked it in front of Build saw the transition
+	// disabled; nothing else wakes the pipeline until the transition is
+	// enabled.
 	if st := ts.execStatus("hold", id); st != types.PipelineExecutionStatusInProgress {
 		t.Fatalf("held execution is %s", st)
+	}
+	if runs := ts.actionRuns("hold", id); len(runs) != 1 || aws.ToString(runs[0].StageName) != "Source" {
+		t.Fatalf("a held execution ran actions beyond Source: %d runs", len(runs))
 	}
 	_, err = ts.client.EnableStageTransition(ctx, &cp.EnableStageTransitionInput{PipelineName: aws.String("hold"), StageName: aws.String("Source"), TransitionType: types.StageTransitionTypeOutbound})
 	if err != nil {
@@ -382,11 +387,19 @@ func TestApprovalExpires(t *testing.T) {
 	id := ts.createPipeline(declaration("expire", "app", "", stage("Approve", ok)))
 	ts.approvalToken("expire", "Approve", "Ok")
 	offset.Store(int64(4 * time.Minute))
-	ts.tag("expire", "poke", "1")
-	time.Sleep(100 * time.Millisecond)
+	// A second execution runs its Source and then waits in front of
+	// Approve: the reconciles that take it there see the whole pipeline,
+	// the first approval included, at the clock's new time.
+	next := ts.start("expire")
+	ts.waitInbound("expire", "Approve", next, id)
 	if st := ts.execStatus("expire", id); st != types.PipelineExecutionStatusInProgress {
 		t.Fatalf("expired before its timeout: %s", st)
 	}
+	// Out of the way, so that the approval's state below is the first's.
+	if err := ts.stop("expire", next, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	ts.waitStatus("expire", next, types.PipelineExecutionStatusStopped, 10*time.Second)
 	offset.Store(int64(5*time.Minute + time.Second))
 	ts.tag("expire", "poke", "2")
 	ts.waitStatus("expire", id, types.PipelineExecutionStatusFailed, 10*time.Second)

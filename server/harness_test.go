@@ -235,3 +235,74 @@ func (ts *testServer) latestExecution(pipeline string) string {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// actionRuns lists the action executions of one pipeline execution, newest
+// first.
+func (ts *testServer) actionRuns(pipeline, id string) []types.ActionExecutionDetail {
+	ts.t.Helper()
+	out, err := ts.client.ListActionExecutions(ctx, &cp.ListActionExecutionsInput{PipelineName: &pipeline, Filter: &types.ActionExecutionFilter{PipelineExecutionId: &id}})
+	if err != nil {
+		ts.t.Fatalf("ListActionExecutions: %v", err)
+	}
+	return out.ActionExecutionDetails
+}
+
+// jobOf waits until the latest execution of a job action names its job
+// (its externalExecutionId, recorded once the job was submitted) and
+// returns the job's id, which is also its tree's marker.
+func (ts *testServer) jobOf(pipeline, stage, action string) string {
+	ts.t.Helper()
+	var id string
+	eventually(ts.t, 30*time.Second, "the job of "+action, func() bool {
+		a := ts.actionState(pipeline, stage, action)
+		if a != nil {
+			id = aws.ToString(a.ExternalExecutionId)
+		}
+		return id != ""
+	})
+	return id
+}
+
+// jobWorkspace returns the workspace directory of a job action that runs
+// now, and fails the test if there is none (so that waitJobEnded cannot
+// pass for want of a workspace).
+func (ts *testServer) jobWorkspace(jobID string) string {
+	ts.t.Helper()
+	dir := filepath.Join(ts.data, "work", jobID)
+	if _, err := os.Stat(dir); err != nil {
+		ts.t.Fatalf("the running job %s has no workspace: %v", jobID, err)
+	}
+	return dir
+}
+
+// waitJobEnded waits until the server has handled the end of a job
+// action's process tree: it records the result (or discards it, when the
+// action ended otherwise meanwhile, e.g. was abandoned) and only then
+// removes the job's workspace. Check with jobWorkspace, while the job
+// runs, that it has one.
+func (ts *testServer) waitJobEnded(jobID string) {
+	ts.t.Helper()
+	dir := filepath.Join(ts.data, "work", jobID)
+	eventually(ts.t, 30*time.Second, "the end of job "+jobID+" handled (its workspace removed)", func() bool {
+		_, err := os.Stat(dir)
+		return os.IsNotExist(err)
+	})
+}
+
+// waitInbound waits until execution next waits in front of the stage, or
+// until execution running is no longer InProgress (for the caller to
+// report), whichever comes first.
+func (ts *testServer) waitInbound(pipeline, stage, next, running string) {
+	ts.t.Helper()
+	eventually(ts.t, 30*time.Second, "execution "+next+" waiting in front of "+stage+" (or "+running+" ending)", func() bool {
+		if ts.execStatus(pipeline, running) != types.PipelineExecutionStatusInProgress {
+			return true
+		}
+		for _, s := range ts.state(pipeline).StageStates {
+			if aws.ToString(s.StageName) == stage {
+				return s.InboundExecution != nil && aws.ToString(s.InboundExecution.PipelineExecutionId) == next
+			}
+		}
+		return false
+	})
+}

@@ -106,15 +106,24 @@ func TestUpdatePipelineCancelsOldExecutions(t *testing.T) {
 	if _, err := ts.client.UpdatePipeline(ctx, &cp.UpdatePipelineInput{Pipeline: decl}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// An execution of the new version runs its Source and then waits in
+	// front of Build, which the old one holds: the reconciles that take it
+	// there also decide about the old execution, under the new version.
+	next := ts.start("upd")
+	ts.waitInbound("upd", "Build", next, id)
 	if st := ts.execStatus("upd", id); st != types.PipelineExecutionStatusInProgress {
 		t.Fatalf("running actions finish first: %s", st)
 	}
+	if runs := ts.actionRuns("upd", id); runs[0].Status != types.ActionExecutionStatusInProgress || aws.ToString(runs[0].ActionName) != "Slow" {
+		t.Fatalf("the running action after the update: %s %s", aws.ToString(runs[0].ActionName), runs[0].Status)
+	}
 	g.open(t)
 	ts.waitStatus("upd", id, types.PipelineExecutionStatusCancelled, 10*time.Second)
-	if a := ts.actionState("upd", "Build", "Slow"); a.Status != types.ActionExecutionStatusSucceeded {
-		t.Fatalf("running action %s", a.Status)
+	if runs := ts.actionRuns("upd", id); runs[0].Status != types.ActionExecutionStatusSucceeded || aws.ToString(runs[0].ActionName) != "Slow" {
+		t.Fatalf("running action %s %s", aws.ToString(runs[0].ActionName), runs[0].Status)
 	}
+	// The new execution then runs the new definition.
+	ts.waitStatus("upd", next, types.PipelineExecutionStatusSucceeded, 30*time.Second)
 }
 
 func TestRecreatedPipelineRunsItsNewDefinition(t *testing.T) {

@@ -113,7 +113,11 @@ func (p *process) kill9() {
 }
 
 // TestKill9CarriesOn kills the server with SIGKILL while executions run,
-// wait for approval and stop, then starts it again on the same data.
+// wait for approval and stop, then starts it again on the same data. The
+// running job's tree, which holds a SIGTERM-ignoring child, a background
+// child and a setsid'd daemon, is checked to be alive after the kill (else
+// the test fails: there would be nothing to reap) and to be gone after the
+// restart.
 func TestKill9CarriesOn(t *testing.T) {
 	t.Parallel()
 	bin := binary(t)
@@ -125,40 +129,78 @@ func TestKill9CarriesOn(t *testing.T) {
 	t.Cleanup(func() { p.kill9() })
 	ts.client = newClient("http://"+addr, testKey, testSecret)
 
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	run := ts.createPipeline(declaration("run", "app", "", stage("Build", commandsAction("Long", 1, fmt.Sprintf("echo $$ > '%s'", pidFile), "sleep 300"))))
+	beat := filepath.Join(t.TempDir(), "beat")
+	run := ts.createPipeline(declaration("run", "app", "", stage("Build", commandsAction("Long", 1,
+		fmt.Sprintf(`sh -c 'trap "" TERM; i=0; while :; do i=$((i+1)); echo "$$ $i" > "%s"; sleep 0.05; done' &`, beat),
+		"sleep infinity &",
+		"( setsid sleep infinity & )",
+		"sleep infinity"))))
 	appr := ts.createPipeline(declaration("appr", "app", "", stage("Approve", approvalAction("Ok"))))
 	g := newGate(t)
 	defer g.open(t)
 	stopping := ts.createPipeline(declaration("stopping", "app", "", stage("Build", commandsAction("Slow", 1, g.wait()))))
 	ts.waitAction("run", "Build", "Long", types.ActionExecutionStatusInProgress)
 	ts.waitAction("stopping", "Build", "Slow", types.ActionExecutionStatusInProgress)
+	long, slow := ts.jobOf("run", "Build", "Long"), ts.jobOf("stopping", "Build", "Slow")
+	t.Cleanup(func() {
+		for _, id := range []string{long, slow} {
+			for pid := range treeProcs(id) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
 	tok := ts.approvalToken("appr", "Approve", "Ok")
 	if err := ts.stop("stopping", stopping, false, "stop across a crash"); err != nil {
 		t.Fatal(err)
 	}
-	var shellPID int
-	eventually(t, 10*time.Second, "the command's pid", func() bool {
-		b, _ := os.ReadFile(pidFile)
-		shellPID, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		return shellPID > 0
+	// The tree runs: the heartbeat advances, and the heartbeat and the
+	// three sleeps (the background one, the daemon and the one in front)
+	// carry the marker.
+	beating(t, beat, "the heartbeat of the SIGTERM-ignoring child")
+	var heart int
+	if b, err := os.ReadFile(beat); err != nil || len(strings.Fields(string(b))) != 2 {
+		t.Fatalf("heartbeat file %q: %v", b, err)
+	} else if heart, _ = strconv.Atoi(strings.Fields(string(b))[0]); heart <= 0 {
+		t.Fatalf("heartbeat file %q", b)
+	}
+	var tree map[int]string
+	eventually(t, 30*time.Second, "the job's tree: the heartbeat and three sleeps", func() bool {
+		tree = treeProcs(long)
+		sleeps := 0
+		for pid := range tree {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); string(b) == "sleep\x00infinity\x00" {
+				sleeps++
+			} else if pid != heart {
+				delete(tree, pid)
+			}
+		}
+		_, beats := tree[heart]
+		return beats && sleeps == 3
 	})
+	slowTree := treeProcs(slow)
+	if len(slowTree) == 0 {
+		t.Fatal("the Slow action's tree is not running")
+	}
 
 	p.kill9()
-	if !alive(shellPID) {
-		t.Log("the command died with the server")
+	// Nothing ended the tree with the server: it is there to be reaped.
+	beating(t, beat, "the heartbeat to advance after the kill (the tree must outlive the server for the reap to be tested)")
+	if survivors := stillAlive(tree); len(survivors) != len(tree) {
+		t.Fatalf("only %v of the tree's processes %v outlived the server", survivors, tree)
 	}
 
 	p = startBinary(t, bin, data, addr)
 	// The action whose process was lost ends Failed, saying why; its tree is reaped.
-	ts.waitStatus("run", run, types.PipelineExecutionStatusFailed, 10*time.Second)
+	ts.waitStatus("run", run, types.PipelineExecutionStatusFailed, 30*time.Second)
 	a := ts.actionState("run", "Build", "Long")
 	if a.Status != types.ActionExecutionStatusFailed || a.ErrorDetails == nil || aws.ToString(a.ErrorDetails.Message) != codepipeline.MessageServerRestarted {
 		t.Fatalf("lost action: %s %+v", a.Status, a.ErrorDetails)
 	}
-	eventually(t, 5*time.Second, "the orphaned tree reaped", func() bool { return !alive(shellPID) })
+	eventually(t, 30*time.Second, "the orphaned trees reaped", func() bool {
+		return len(stillAlive(tree)) == 0 && len(treeProcs(long)) == 0 && len(stillAlive(slowTree)) == 0 && len(treeProcs(slow)) == 0
+	})
 	// The Stopping execution reaches Stopped.
-	ts.waitStatus("stopping", stopping, types.PipelineExecutionStatusStopped, 10*time.Second)
+	ts.waitStatus("stopping", stopping, types.PipelineExecutionStatusStopped, 30*time.Second)
 	if tr := ts.stopTrigger("stopping", stopping); aws.ToString(tr.Reason) != "stop across a crash" {
 		t.Fatalf("stop reason lost: %+v", tr)
 	}
@@ -171,7 +213,7 @@ func TestKill9CarriesOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.waitStatus("appr", appr, types.PipelineExecutionStatusSucceeded, 10*time.Second)
+	ts.waitStatus("appr", appr, types.PipelineExecutionStatusSucceeded, 30*time.Second)
 	// And new work runs.
 	next := ts.start("appr")
 	ts.approvalToken("appr", "Approve", "Ok")
