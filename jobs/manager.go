@@ -37,8 +37,8 @@ type Config struct {
 	// StoreRetry bounds how long a failing store write (a full disk) is
 	// retried before the job layer gives up on it (zero: 10 s).
 	StoreRetry time.Duration
-	Now       func() time.Time
-	Log       *slog.Logger
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // Owner is a service that submits jobs.
