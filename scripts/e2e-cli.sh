@@ -161,8 +161,8 @@ wait_for() {
   done
 }
 
-# tree_alive ID: whether a process of the action execution's tree is alive
-# (the runner marks every process with PIPEWRIGHT_TREE_ID=<id>).
+# tree_alive JOB: whether a process of the job's tree is alive (the runner
+# marks every process with PIPEWRIGHT_TREE_ID=<job id>).
 tree_alive() {
   grep -qsxzF "PIPEWRIGHT_TREE_ID=$1" /proc/[0-9]*/environ 2>/dev/null
 }
@@ -318,9 +318,9 @@ done
 
 # ---------------------------------------------------------------- scenario
 
-build_state() { # CLIENT: "<execution id> <stage status> <action status> <action execution id>" of Build
+build_state() { # CLIENT: "<execution id> <stage status> <action status> <action execution id> <job id>" of Build
   $1 codepipeline get-pipeline-state --name hello \
-    --query "stageStates[?stageName=='Build'] | [0].[latestExecution.pipelineExecutionId,latestExecution.status,actionStates[0].latestExecution.status,actionStates[0].latestExecution.actionExecutionId]" \
+    --query "stageStates[?stageName=='Build'] | [0].[latestExecution.pipelineExecutionId,latestExecution.status,actionStates[0].latestExecution.status,actionStates[0].latestExecution.actionExecutionId,actionStates[0].latestExecution.externalExecutionId]" \
     --output text
 }
 exec_status() { # CLIENT EXECUTION
@@ -328,16 +328,17 @@ exec_status() { # CLIENT EXECUTION
     --query 'pipelineExecution.status' --output text
 }
 # wait_build_running CLIENT EXECUTION DESC: waits until the execution's
-# Build runs and sets BUILD_ID to its action execution id.
+# Build runs and sets BUILD_ID to its action execution id and BUILD_JOB to
+# its job (externalExecutionId: the marker of its process tree).
 wait_build_running() {
   local deadline=$(($(date +%s) + 30))
   BUILD_ID=""
   while :; do
     run build_state "$1"
-    local e st ast id
-    read -r e st ast id <<<"$OUT"
-    if [ "$RC" -eq 0 ] && [ "$e" = "$2" ] && [ "$st" = InProgress ] && [ "$ast" = InProgress ]; then
-      BUILD_ID=$id
+    local e st ast id job
+    read -r e st ast id job <<<"$OUT"
+    if [ "$RC" -eq 0 ] && [ "$e" = "$2" ] && [ "$st" = InProgress ] && [ "$ast" = InProgress ] && [ -n "$job" ] && [ "$job" != None ]; then
+      BUILD_ID=$id BUILD_JOB=$job
       ok "$3"
       return 0
     fi
@@ -365,7 +366,7 @@ scenario() {
 
   # stop and wait: the running Build finishes, nothing new starts.
   wait_build_running "$c" "$e" "[$L] Build is running" || return 1
-  local wait_build=$BUILD_ID
+  local wait_build=$BUILD_ID wait_job=$BUILD_JOB
   expect "[$L] stop-pipeline-execution (stop and wait)" "$e" \
     $c codepipeline stop-pipeline-execution --pipeline-name hello --pipeline-execution-id "$e" \
     --reason "e2e: stop and wait" --query pipelineExecutionId --output text
@@ -375,10 +376,10 @@ scenario() {
     --query "stageStates[?stageName=='Build'] | [0].[latestExecution.status,actionStates[0].latestExecution.status]" --output text
   expect_error "[$L] second stop and wait" DuplicatedStopRequestException \
     $c codepipeline stop-pipeline-execution --pipeline-name hello --pipeline-execution-id "$e"
-  tree_alive "$wait_build" && ok "[$L] the Build's process tree runs on while Stopping" || bad "[$L] the Build's process tree is gone while Stopping"
+  tree_alive "$wait_job" && ok "[$L] the Build's process tree runs on while Stopping" || bad "[$L] the Build's process tree is gone while Stopping"
   release "$e"
   wait_for "[$L] execution Stopped once the Build ended" 30 "Stopped" exec_status "$c" "$e"
-  expect "[$L] Build Succeeded, stage Stopped" "$e"$'\tStopped\tSucceeded\t'"$wait_build" build_state "$c"
+  expect "[$L] Build Succeeded, stage Stopped" "$e"$'\tStopped\tSucceeded\t'"$wait_build"$'\t'"$wait_job" build_state "$c"
   expect "[$L] Approve did not start for the stopped execution" "False" \
     $c codepipeline get-pipeline-state --name hello \
     --query "stageStates[?stageName=='Approve'] | [0].latestExecution.pipelineExecutionId == '$e'" --output text
@@ -391,13 +392,13 @@ scenario() {
   local e2=$OUT
   [[ "$e2" =~ ^[0-9a-f-]{36}$ ]] && [ "$e2" != "$e" ] && ok "[$L] start-pipeline-execution returned a new id" || { bad "[$L] start-pipeline-execution: id '$e2'"; return 1; }
   wait_build_running "$c" "$e2" "[$L] Build of the new execution is running" || return 1
-  local abandoned=$BUILD_ID
+  local abandoned=$BUILD_ID abandoned_job=$BUILD_JOB
   local reason="e2e: abandoned by $L"
   expect "[$L] stop-pipeline-execution --abandon --reason" "$e2" \
     $c codepipeline stop-pipeline-execution --pipeline-name hello --pipeline-execution-id "$e2" \
     --abandon --reason "$reason" --query pipelineExecutionId --output text
   wait_for "[$L] abandoned execution is Stopped at once" 10 "Stopped" exec_status "$c" "$e2"
-  expect "[$L] Build action Abandoned, stage Stopped" "$e2"$'\tStopped\tAbandoned\t'"$abandoned" build_state "$c"
+  expect "[$L] Build action Abandoned, stage Stopped" "$e2"$'\tStopped\tAbandoned\t'"$abandoned"$'\t'"$abandoned_job" build_state "$c"
   expect "[$L] list-pipeline-executions shows the stop reason" $'Stopped\t'"$reason" \
     $c codepipeline list-pipeline-executions --pipeline-name hello \
     --query "pipelineExecutionSummaries[?pipelineExecutionId=='$e2'] | [0].[status,stopTrigger.reason]" --output text
@@ -406,12 +407,12 @@ scenario() {
     --query "actionExecutionDetails[?actionExecutionId=='$abandoned'] | [0].status" --output text
   if [ "$tagged" = yes ]; then
     local deadline=$(($(date +%s) + 10))
-    while tree_alive "$abandoned" && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
-    tree_alive "$abandoned" && bad "[$L] pipewright:abandon-cancels-jobs: the abandoned Build still runs after 10s" ||
+    while tree_alive "$abandoned_job" && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
+    tree_alive "$abandoned_job" && bad "[$L] pipewright:abandon-cancels-jobs: the abandoned Build still runs after 10s" ||
       ok "[$L] pipewright:abandon-cancels-jobs: the abandoned Build's process tree was terminated"
   else
     sleep 1
-    tree_alive "$abandoned" && ok "[$L] without the tag the abandoned Build keeps running, as on AWS" ||
+    tree_alive "$abandoned_job" && ok "[$L] without the tag the abandoned Build keeps running, as on AWS" ||
       bad "[$L] the abandoned Build's process tree is gone although the pipeline has no pipewright:abandon-cancels-jobs tag"
   fi
   expect_error "[$L] stop of the abandoned execution" PipelineExecutionNotStoppableException \
