@@ -103,8 +103,8 @@ func TestResolve(t *testing.T) {
 		AuthorName:  "Ada Lovelace",
 		AuthorEmail: "ada@example.com",
 	}
-	when := c.Time
-	c.Time = time.Time{}
+	when, committed := c.Time, c.CommitTime
+	c.Time, c.CommitTime = time.Time{}, time.Time{}
 	if c != want {
 		t.Errorf("Resolve = %+v, want %+v", c, want)
 	}
@@ -113,6 +113,9 @@ func TestResolve(t *testing.T) {
 	}
 	if _, off := when.Zone(); off != 3600 {
 		t.Errorf("Time zone offset = %d, want 3600 (the author's)", off)
+	}
+	if wantCommitted := time.Date(2024, 3, 2, 8, 30, 0, 0, time.UTC); !committed.Equal(wantCommitted) {
+		t.Errorf("CommitTime = %v, want %v (the committer date)", committed, wantCommitted)
 	}
 
 	// A second commit on a nested branch name.
