@@ -15,6 +15,21 @@ const (
 	MethodProcessGroup    = "process-group"
 )
 
+// Isolation modes, as reported by Runner.Isolation and accepted by
+// Options.Isolation (see the package doc).
+const (
+	// IsolationNamespaces: every tree runs in its own mount and PID
+	// namespaces (and a user namespace when the server is not root), where
+	// the Spec's hidden directories are covered, its kept ones put back, and
+	// /proc shows only the tree's own processes.
+	IsolationNamespaces = "namespaces"
+	// IsolationJobUser: no namespaces; the server is root and trees run as
+	// Options.JobUser, kept out of the server's files by their permissions.
+	IsolationJobUser = "job-user"
+	// IsolationNone: trees run as the server's user and see what it sees.
+	IsolationNone = "none"
+)
+
 // MarkerEnv is the environment variable the runner sets to the tree's ID in
 // the main shell's environment; every descendant that does not clear its
 // environment carries it.
@@ -48,8 +63,38 @@ type Options struct {
 	// missing. Ignored by the process-group method.
 	CgroupRoot string
 
+	// Isolation forces an isolation mode (one of the Isolation*
+	// constants); New fails when it is not usable. Empty means: namespaces
+	// where the kernel allows them, else job-user when JobUser is set, else
+	// none.
+	Isolation string
+
+	// JobUser is the user and group trees run as. Only a server running as
+	// root may set it (New fails otherwise); nil, or 0:0, means the server's
+	// own user. Its supplementary groups are cleared.
+	JobUser *Credential
+
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+}
+
+// Credential is a numeric user and group ID.
+type Credential struct {
+	UID uint32 `json:"uid"`
+	GID uint32 `json:"gid"`
+}
+
+// Isolation says what a tree must not see of the server's files. It takes
+// effect under IsolationNamespaces only; the other modes rely on file
+// permissions (see the package doc).
+type Isolation struct {
+	// Hide lists existing directories the tree sees as empty and
+	// read-only (each is covered by an empty tmpfs in the tree's mount
+	// namespace).
+	Hide []string
+	// Keep lists existing directories inside Hide directories that the
+	// tree still sees, at their own paths, as they are.
+	Keep []string
 }
 
 // Spec describes one process tree to start.
@@ -73,6 +118,9 @@ type Spec struct {
 	// OnLine, if not nil, is called for every line the tree writes to its
 	// stdout or stderr (see Line).
 	OnLine func(Line)
+
+	// Isolation hides directories from the tree (see Isolation).
+	Isolation Isolation
 }
 
 // Line is one line of output. Lines of one stream are delivered in order;

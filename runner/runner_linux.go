@@ -31,23 +31,27 @@ const (
 	drainMax  = 10 * time.Second
 )
 
-// Runner starts process trees with one containment method. It is safe for
-// concurrent use.
+// Runner starts process trees with one containment method and one
+// isolation mode. It is safe for concurrent use.
 type Runner struct {
-	method string
-	grace  time.Duration
-	log    *slog.Logger
-	bash   string
-	hier   *cgroupHier // nil for the process-group method
-	boot   string
+	method    string
+	isolation string
+	jobUser   *Credential // nil: trees run as the server's user
+	grace     time.Duration
+	log       *slog.Logger
+	bash      string
+	hier      *cgroupHier // nil for the process-group method
+	boot      string
 }
 
 var probeSeq atomic.Int64
 
 // New detects the containment method (or checks the one forced by
 // opts.Method) by creating a probe cgroup and starting a probe process in
-// it, and makes the calling process a child subreaper whose orphaned
-// descendants are collected by the runner (see the package doc).
+// it, then the isolation mode (or checks the one forced by opts.Isolation)
+// by starting a probe tree, and makes the calling process a child
+// subreaper whose orphaned descendants are collected by the runner (see
+// the package doc).
 func New(opts Options) (*Runner, error) {
 	log := opts.Logger
 	if log == nil {
@@ -97,7 +101,13 @@ func New(opts Options) (*Runner, error) {
 	default:
 		r.method = MethodCgroupV1Freezer
 	}
-	attrs := []any{"method", r.method, "bash", bash, "pidfdReaping", reaper.usesPidfds()}
+	if err := r.setupIsolation(opts); err != nil {
+		return nil, err
+	}
+	attrs := []any{"method", r.method, "isolation", r.isolation, "bash", bash, "pidfdReaping", reaper.usesPidfds()}
+	if r.jobUser != nil {
+		attrs = append(attrs, "jobUID", r.jobUser.UID, "jobGID", r.jobUser.GID)
+	}
 	if r.hier != nil {
 		attrs = append(attrs, "cgroupParent", r.hier.parent, "cgroupKill", r.hier.hasKill)
 	}
@@ -288,7 +298,8 @@ type Process struct {
 	r       *Runner
 	id      string
 	cmd     *exec.Cmd
-	pid     int
+	pid     int         // the main shell, or the job init helper when isolated in namespaces
+	helper  *initLink   // nil unless isolated in namespaces
 	cg      *treeCgroup // nil for the process-group method
 	handle  Handle
 	started time.Time
@@ -320,6 +331,12 @@ func (r *Runner) Start(spec Spec) (*Process, error) {
 	if err := validateID(spec.ID); err != nil {
 		return nil, err
 	}
+	return r.start(spec)
+}
+
+// start is Start without the check of the ID, which probes use to take
+// names no tree can have.
+func (r *Runner) start(spec Spec) (*Process, error) {
 	p := &Process{
 		r:       r,
 		id:      spec.ID,
@@ -362,20 +379,46 @@ func (r *Runner) Start(spec Spec) (*Process, error) {
 	if err != nil {
 		return fail(err, stdoutR, stdoutW)
 	}
-	cmd := &exec.Cmd{
-		Path:        r.bash,
-		Args:        []string{r.bash, "-e", "-c", "--", spec.Script},
-		Dir:         spec.Dir,
-		Env:         treeEnv(spec.Env, spec.ID),
-		Stdout:      stdoutW,
-		Stderr:      stderrW,
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	var cmd *exec.Cmd
+	var ispec *initSpec
+	env := treeEnv(spec.Env, spec.ID)
+	if r.isolation == IsolationNamespaces {
+		if ispec, err = r.initSpecFor(spec, env); err == nil {
+			p.helper, cmd, err = newInitLink(spec.ID, stdoutW, stderrW)
+		}
+		if err != nil {
+			return fail(err, stdoutR, stdoutW, stderrR, stderrW)
+		}
+	} else {
+		cmd = &exec.Cmd{
+			Path:        r.bash,
+			Args:        []string{r.bash, "-e", "-c", "--", spec.Script},
+			Dir:         spec.Dir,
+			Env:         env,
+			Stdout:      stdoutW,
+			Stderr:      stderrW,
+			SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: r.jobCredential()},
+		}
 	}
 	p.started = time.Now()
 	err = startIn(cmd, p.cg, func(pid int) { info.pid = pid }, r.log)
 	stdoutW.Close()
 	stderrW.Close()
-	if err != nil {
+	if p.helper != nil {
+		p.helper.closeChildEnds()
+		if err == nil {
+			if err = p.helper.handshake(cmd.Process.Pid, ispec); err != nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+				reaper.waited(cmd.Process.Pid)
+				p.helper.close()
+			}
+		}
+		if err != nil {
+			p.helper.abandon()
+			return fail(fmt.Errorf("runner: starting an isolated tree: %w", err), stdoutR, stderrR)
+		}
+	} else if err != nil {
 		return fail(fmt.Errorf("runner: starting bash: %w", err), stdoutR, stderrR)
 	}
 	p.cmd = cmd
@@ -385,6 +428,10 @@ func (r *Runner) Start(spec Spec) (*Process, error) {
 		cmd.Process.Kill()
 		cmd.Wait()
 		reaper.waited(p.pid)
+		if p.helper != nil {
+			p.helper.abandon()
+			p.helper.close()
+		}
 		return fail(fmt.Errorf("runner: reading the main shell's start time: %w", err), stdoutR, stderrR)
 	}
 	p.handle = Handle{
@@ -403,7 +450,10 @@ func (r *Runner) Start(spec Spec) (*Process, error) {
 		p.members.found = func(sts []procStat) { reaper.remember(spec.ID, sts) }
 	}
 	p.out = newOutput(spec.OnLine, stdoutR, stderrR)
-	r.log.Debug("runner: started", "id", spec.ID, "pid", p.pid, "method", r.method)
+	r.log.Debug("runner: started", "id", spec.ID, "pid", p.pid, "method", r.method, "isolation", r.isolation)
+	if p.helper != nil {
+		go p.helper.follow()
+	}
 	go p.supervise()
 	return p, nil
 }
@@ -471,7 +521,9 @@ func (p *Process) Kill() {
 // supervise drives the tree from the main shell's exit to the final Result.
 func (p *Process) supervise() {
 	var errs []error
-	if err := waitExited(p.pid); err != nil {
+	if p.helper != nil {
+		<-p.helper.exited
+	} else if err := waitExited(p.pid); err != nil {
 		errs = append(errs, fmt.Errorf("runner: waiting for the main shell: %w", err))
 	}
 	p.stateMu.Lock()
@@ -489,6 +541,10 @@ func (p *Process) supervise() {
 	reaper.pass()
 	werr := p.cmd.Wait()
 	reaper.waited(p.pid)
+	if p.helper != nil {
+		<-p.helper.gone
+		p.helper.close()
+	}
 	p.out.drain(drainIdle, drainMax)
 	if p.cg != nil {
 		if err := p.cg.remove(); err != nil {
@@ -500,6 +556,9 @@ func (p *Process) supervise() {
 	res := Result{Started: p.started}
 	if ps := p.cmd.ProcessState; ps != nil {
 		ws := ps.Sys().(syscall.WaitStatus)
+		if p.helper != nil {
+			ws = p.helper.mainStatus()
+		}
 		switch {
 		case ws.Exited():
 			res.ExitCode = ws.ExitStatus()
@@ -560,11 +619,20 @@ func (p *Process) rememberMembers() {
 	}
 }
 
-// empty reports whether no process of the tree is alive. Must be called
-// with p.mu held.
+// empty reports whether no process of the tree is alive, not counting a
+// job init helper that waits for the rest of its namespace to end. Must be
+// called with p.mu held.
 func (p *Process) empty() bool {
 	if p.gone {
 		return true
+	}
+	if p.helper != nil {
+		select {
+		case <-p.helper.gone:
+			return true
+		default:
+			return false
+		}
 	}
 	if p.cg != nil && !p.cg.empty() {
 		return false
@@ -578,6 +646,10 @@ func (p *Process) empty() bool {
 func (p *Process) awaitGone(deadline time.Time) {
 	t := time.NewTicker(pollStep)
 	defer t.Stop()
+	var helperGone chan struct{}
+	if p.helper != nil {
+		helperGone = p.helper.gone
+	}
 	for {
 		p.mu.Lock()
 		empty := p.empty()
@@ -588,6 +660,7 @@ func (p *Process) awaitGone(deadline time.Time) {
 		select {
 		case <-p.killNow:
 			return
+		case <-helperGone:
 		case <-t.C:
 		}
 	}
@@ -627,6 +700,11 @@ func (p *Process) killAll() error {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	if err == nil && p.helper != nil {
+		// Whatever of the namespace the scans could not find dies with
+		// the helper; it is gone once the helper has exited.
+		err = p.helper.awaitExit(deadline)
 	}
 	if err != nil {
 		p.r.log.Warn("runner: tree not fully killed", "id", p.id, "err", err)

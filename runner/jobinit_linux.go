@@ -1,0 +1,247 @@
+package runner
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// jobInitName is argv[0] of the job init helper: the runner starts
+// /proc/self/exe under this name as the first process of an isolated tree,
+// and this package's init function recognises it (see the package doc).
+const jobInitName = "pipewright-job-init"
+
+// The job init helper's descriptors besides stdin, stdout and stderr
+// (which it hands on to the main shell).
+const (
+	initSpecFD   = 3 // the initSpec, as JSON, until EOF
+	initStatusFD = 4 // the helper's status lines (see initStatus*)
+)
+
+// The status lines the helper writes, in this order: one of initStatusOK
+// or initStatusError, then, once the main shell ended, one of
+// initStatusExit or initStatusSignal. The helper exits right after an
+// error, and otherwise once no other process of its PID namespace is left.
+const (
+	initStatusOK     = "ok"     // the main shell runs
+	initStatusError  = "error"  // followed by a space and the reason
+	initStatusExit   = "exit"   // followed by a space and the exit status
+	initStatusSignal = "signal" // followed by a space and the signal number
+)
+
+// initSpec is everything the helper learns from the server: no more than
+// what the tree itself is given.
+type initSpec struct {
+	Bash   string   `json:"bash"`
+	Script string   `json:"script"`
+	Dir    string   `json:"dir"`
+	Env    []string `json:"env"`
+	// Cover lists disjoint directories to cover with an empty tmpfs.
+	Cover []string `json:"cover"`
+	// Keep lists directories under Cover to bind-mount back at their own
+	// paths.
+	Keep []string `json:"keep"`
+	// User, if set, is who the helper becomes after the mounts, before it
+	// starts the main shell.
+	User *Credential `json:"user,omitempty"`
+	// ServerMountNS is the server's mount namespace (the link
+	// /proc/self/ns/mnt): the helper refuses to touch mounts there.
+	ServerMountNS string `json:"serverMountNS"`
+}
+
+func init() {
+	if len(os.Args) > 0 && os.Args[0] == jobInitName {
+		// syscall.Exit, not os.Exit: nothing of the program is to run at
+		// exit (a race-enabled build would sleep there for a second).
+		syscall.Exit(jobInit())
+	}
+}
+
+// jobInit is the helper's whole life. It runs as PID 1 of the tree's new
+// PID namespace, in the tree's new mount namespace: it covers and keeps the
+// directories, mounts a procfs of its namespace on /proc, drops to the job
+// user, starts the main shell, reaps every process of the namespace and
+// reports how the main shell ended. It returns the helper's exit status.
+func jobInit() int {
+	// Nothing of the tree may read the helper's memory or descriptors, or
+	// trace it.
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	syscall.CloseOnExec(initStatusFD)
+	status := os.NewFile(initStatusFD, "status")
+	keepSignalsAway()
+	fail := func(format string, args ...any) int {
+		msg := strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " ")
+		fmt.Fprintf(status, "%s %s\n", initStatusError, msg)
+		return 1
+	}
+	var spec initSpec
+	specFile := os.NewFile(initSpecFD, "spec")
+	err := json.NewDecoder(bufio.NewReader(specFile)).Decode(&spec)
+	specFile.Close()
+	if err != nil {
+		return fail("reading the tree's spec: %v", err)
+	}
+	if err := checkNamespaces(spec.ServerMountNS); err != nil {
+		return fail("%v", err)
+	}
+	if err := isolateMounts(spec.Cover, spec.Keep); err != nil {
+		return fail("%v", err)
+	}
+	if u := spec.User; u != nil {
+		if err := becomeUser(*u); err != nil {
+			return fail("becoming uid %d gid %d: %v", u.UID, u.GID, err)
+		}
+	}
+	pid, err := syscall.ForkExec(spec.Bash, []string{spec.Bash, "-e", "-c", "--", spec.Script}, &syscall.ProcAttr{
+		Dir:   spec.Dir,
+		Env:   spec.Env,
+		Files: []uintptr{0, 1, 2},
+	})
+	if err != nil {
+		return fail("starting bash: %v", err)
+	}
+	if _, err := fmt.Fprintln(status, initStatusOK); err != nil {
+		return 0
+	}
+	return reapNamespace(pid, status)
+}
+
+// fatalSignals are the signals that end or crash a Go program when they
+// are sent to it (by kill) and it has not asked for them.
+var fatalSignals = []os.Signal{
+	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT,
+	unix.SIGBUS, unix.SIGFPE, unix.SIGSEGV, unix.SIGSTKFLT, unix.SIGTERM, unix.SIGSYS,
+}
+
+// keepSignalsAway makes the helper survive every signal but SIGKILL: the
+// runner's SIGTERM to the whole tree, and whatever the tree sends it. The
+// fatal ones get a handler that drops them; the Go runtime drops the
+// others. (A namespace's init gets a signal from inside only if it has a
+// handler for it; SIGKILL from the runner still ends it.) Signals the
+// helper was started with ignored stay ignored, so that the main shell
+// inherits them as it did without a helper; the others are at their
+// default in the main shell.
+func keepSignalsAway() {
+	var sigs []os.Signal
+	for _, s := range fatalSignals {
+		if !signal.Ignored(s) {
+			sigs = append(sigs, s)
+		}
+	}
+	c := make(chan os.Signal, 16)
+	signal.Notify(c, sigs...)
+	go func() {
+		for range c {
+		}
+	}()
+}
+
+// checkNamespaces makes sure the helper was started as it must be, in new
+// PID and mount namespaces, before it changes any mount.
+func checkNamespaces(serverMountNS string) error {
+	if os.Getpid() != 1 {
+		return fmt.Errorf("%s is PID %d, not the first process of a new PID namespace", jobInitName, os.Getpid())
+	}
+	own, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		return err
+	}
+	if serverMountNS == "" || own == serverMountNS {
+		return fmt.Errorf("%s is not in a mount namespace of its own", jobInitName)
+	}
+	return nil
+}
+
+// isolateMounts makes the mount namespace the tree's own: mounts stop
+// propagating to and from the host, each cover directory gets an empty
+// tmpfs, each keep directory is bind-mounted back from a descriptor opened
+// before the covers, the covers turn read-only, and /proc shows the PID
+// namespace of the helper.
+func isolateMounts(cover, keep []string) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("making mounts private: %w", err)
+	}
+	fds := make([]int, len(keep))
+	for i, k := range keep {
+		fd, err := unix.Open(k, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("opening %s: %w", k, err)
+		}
+		defer unix.Close(fd)
+		fds[i] = fd
+	}
+	const coverFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	for _, c := range cover {
+		if err := unix.Mount("tmpfs", c, "tmpfs", coverFlags, "mode=0755,size=64k,nr_inodes=1024"); err != nil {
+			return fmt.Errorf("covering %s: %w", c, err)
+		}
+	}
+	// The mount points are made 0755 whatever the umask the tree inherits.
+	umask := unix.Umask(0o022)
+	defer unix.Umask(umask)
+	for i, k := range keep {
+		if err := os.MkdirAll(k, 0o755); err != nil {
+			return fmt.Errorf("making the mount point %s: %w", k, err)
+		}
+		if err := unix.Mount(fmt.Sprintf("/proc/self/fd/%d", fds[i]), k, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("mounting %s back: %w", k, err)
+		}
+	}
+	for _, c := range cover {
+		if err := unix.Mount("", c, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|coverFlags, ""); err != nil {
+			return fmt.Errorf("making the cover of %s read-only: %w", c, err)
+		}
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mounting /proc: %w", err)
+	}
+	return nil
+}
+
+// becomeUser drops every thread of the helper to u, with no supplementary
+// groups; leaving root this way clears every capability.
+func becomeUser(u Credential) error {
+	if err := syscall.Setgroups([]int{}); err != nil {
+		return err
+	}
+	if err := syscall.Setgid(int(u.GID)); err != nil {
+		return err
+	}
+	return syscall.Setuid(int(u.UID))
+}
+
+// reapNamespace collects every process that ends in the namespace (the
+// helper is their reaper, being its init), reports the main shell's end,
+// and returns once nothing else is left. If the report cannot be written
+// the server is gone, and the helper returns at once: its exit kills
+// whatever the main shell left behind.
+func reapNamespace(main int, status *os.File) int {
+	reported := false
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			// ECHILD: the namespace holds nothing but the helper.
+			return 0
+		case pid != main || reported:
+			continue
+		}
+		reported = true
+		line := fmt.Sprintf("%s %d", initStatusExit, ws.ExitStatus())
+		if ws.Signaled() {
+			line = fmt.Sprintf("%s %d", initStatusSignal, int(ws.Signal()))
+		}
+		if _, err := fmt.Fprintln(status, line); err != nil {
+			return 0
+		}
+	}
+}
