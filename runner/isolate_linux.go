@@ -178,6 +178,8 @@ func (r *Runner) initSpecFor(spec Spec, env []string) (*initSpec, error) {
 		Cover:         cover,
 		Keep:          kept,
 		User:          r.jobUser,
+		MapUser:       serverUser(),
+		Unprivileged:  r.jobUser != nil || os.Geteuid() != 0,
 		ServerMountNS: mountNS,
 	}, nil
 }
@@ -265,8 +267,12 @@ func disjoint(dirs []string) []string {
 }
 
 // namespaceAttr returns the process attributes that start the helper in
-// new mount and PID namespaces, plus a user namespace mapping the server's
-// user and group to themselves when the server is not root.
+// new mount and PID namespaces, plus a user namespace when the server is
+// not root. The helper maps that namespace itself (see initSpec.MapUser):
+// the server cannot write the maps of a child that, like itself, is not
+// dumpable. Being the server's user, not root, inside it, the helper keeps
+// across exec only the capabilities raised as ambient: those to mount and
+// to empty the bounding set.
 func namespaceAttr() *syscall.SysProcAttr {
 	attr := &syscall.SysProcAttr{
 		Setsid:     true,
@@ -274,11 +280,19 @@ func namespaceAttr() *syscall.SysProcAttr {
 	}
 	if os.Geteuid() != 0 {
 		attr.Cloneflags |= syscall.CLONE_NEWUSER
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Geteuid(), HostID: os.Geteuid(), Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getegid(), HostID: os.Getegid(), Size: 1}}
-		attr.GidMappingsEnableSetgroups = false
+		attr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP}
 	}
 	return attr
+}
+
+// serverUser returns the server's user and group when the helper must map
+// them into its user namespace, nil when the server is root (and no user
+// namespace is made).
+func serverUser() *Credential {
+	if os.Geteuid() == 0 {
+		return nil
+	}
+	return &Credential{UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())}
 }
 
 // initEnv is the helper's whole environment: the tree's marker, so that

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -47,9 +48,15 @@ type initSpec struct {
 	// Keep lists directories under Cover to bind-mount back at their own
 	// paths.
 	Keep []string `json:"keep"`
+	// MapUser, if set, is the server's user and group, which the helper
+	// maps to themselves in its new user namespace before anything else.
+	MapUser *Credential `json:"mapUser,omitempty"`
 	// User, if set, is who the helper becomes after the mounts, before it
 	// starts the main shell.
 	User *Credential `json:"user,omitempty"`
+	// Unprivileged says the tree must never gain a privilege: the main
+	// shell starts with an empty capability bounding set and no_new_privs.
+	Unprivileged bool `json:"unprivileged"`
 	// ServerMountNS is the server's mount namespace (the link
 	// /proc/self/ns/mnt): the helper refuses to touch mounts there.
 	ServerMountNS string `json:"serverMountNS"`
@@ -69,9 +76,6 @@ func init() {
 // user, starts the main shell, reaps every process of the namespace and
 // reports how the main shell ended. It returns the helper's exit status.
 func jobInit() int {
-	// Nothing of the tree may read the helper's memory or descriptors, or
-	// trace it.
-	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	syscall.CloseOnExec(initStatusFD)
 	status := os.NewFile(initStatusFD, "status")
 	keepSignalsAway()
@@ -90,8 +94,25 @@ func jobInit() int {
 	if err := checkNamespaces(spec.ServerMountNS); err != nil {
 		return fail("%v", err)
 	}
+	if u := spec.MapUser; u != nil {
+		if err := mapUser(*u); err != nil {
+			return fail("mapping uid %d gid %d into the user namespace: %v", u.UID, u.GID, err)
+		}
+	}
+	// From here on nothing of the tree may read the helper's memory or
+	// descriptors, or trace it. (Until here no other process runs in its
+	// namespaces; a helper that is not dumpable could not write its maps.)
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	if err := isolateMounts(spec.Cover, spec.Keep); err != nil {
 		return fail("%v", err)
+	}
+	// The bounding set and no_new_privs belong to a thread; the main shell
+	// is forked from this one.
+	runtime.LockOSThread()
+	if spec.Unprivileged {
+		if err := renouncePrivileges(); err != nil {
+			return fail("%v", err)
+		}
 	}
 	if u := spec.User; u != nil {
 		if err := becomeUser(*u); err != nil {
@@ -140,6 +161,21 @@ func keepSignalsAway() {
 		for range c {
 		}
 	}()
+}
+
+// mapUser maps u to itself in the helper's user namespace, with setgroups
+// denied, as an unprivileged process may.
+func mapUser(u Credential) error {
+	for _, w := range []struct{ file, data string }{
+		{"/proc/self/setgroups", "deny"},
+		{"/proc/self/uid_map", fmt.Sprintf("%d %d 1", u.UID, u.UID)},
+		{"/proc/self/gid_map", fmt.Sprintf("%d %d 1", u.GID, u.GID)},
+	} {
+		if err := os.WriteFile(w.file, []byte(w.data), 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkNamespaces makes sure the helper was started as it must be, in new
@@ -200,6 +236,28 @@ func isolateMounts(cover, keep []string) error {
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mounting /proc: %w", err)
+	}
+	return nil
+}
+
+// renouncePrivileges clears the calling thread's ambient capabilities,
+// empties its capability bounding set and sets its no_new_privs, so that
+// what it starts has no capability and never gains one or another user:
+// neither from a setuid or setgid program nor from file capabilities.
+func renouncePrivileges() error {
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clearing the ambient capabilities: %w", err)
+	}
+	for c := 0; ; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
+			if err == unix.EINVAL && c > 0 {
+				break
+			}
+			return fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("setting no_new_privs: %w", err)
 	}
 	return nil
 }
