@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/pipewright/pipewright/artifacts"
 	"github.com/pipewright/pipewright/runner"
@@ -78,8 +80,12 @@ func (s *Service) runCommands(ctx context.Context, r *ActionRun, a *actionDef, b
 	if ctx.Err() != nil {
 		return failed(errJobFailed, "The action was stopped before its commands started.")
 	}
+	if err := s.cfg.Runner.HandOver(ws); err != nil {
+		return failed(errJobFailed, "Could not prepare the workspace: "+err.Error())
+	}
 	proc, err := s.cfg.Runner.Start(runner.Spec{
 		ID: r.ID, Script: script.String(), Dir: primary, Env: env, OnLine: lw.add,
+		Isolation: runner.Isolation{Hide: s.cfg.Hide, Keep: []string{ws}},
 	})
 	if err != nil {
 		return failed(errJobFailed, "Could not start the commands: "+err.Error())
@@ -161,8 +167,20 @@ func exportTrailer(names []string, file string) string {
 	return b.String()
 }
 
+// readExported reads the variables the commands saved. The file is the
+// commands' own: it is read only if it is a regular file, not through a
+// symbolic link (which could name a file only the server may read), and
+// without blocking on a named pipe.
 func readExported(file string) map[string]string {
-	b, err := os.ReadFile(file)
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil
+	}
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil
 	}

@@ -23,9 +23,10 @@ type Config struct {
 	Engine    *engine.Engine
 	Runner    *runner.Runner
 	Artifacts *artifacts.Store
-	GitRoot   string // CodeCommit repositories are git repositories GitRoot/NAME
-	WorkDir   string // workspaces of running actions
-	LogDir    string // logs of job actions
+	GitRoot   string   // CodeCommit repositories are git repositories GitRoot/NAME
+	WorkDir   string   // workspaces of running actions
+	LogDir    string   // logs of job actions
+	Hide      []string // directories jobs must not see (the data directory); each job's workspace stays visible
 	Region    string
 	AccountID string
 	StopGrace time.Duration // SIGTERM → SIGKILL delay when jobs are terminated

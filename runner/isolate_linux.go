@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,6 +36,22 @@ func (r *Runner) JobCredential() (Credential, bool) {
 		return Credential{}, false
 	}
 	return *r.jobUser, true
+}
+
+// HandOver gives dir and everything in it to the user trees run as, when
+// that is not the server's own (see JobCredential), so that a tree can
+// work in a directory the server prepared; symbolic links are not
+// followed.
+func (r *Runner) HandOver(dir string) error {
+	if r.jobUser == nil {
+		return nil
+	}
+	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, int(r.jobUser.UID), int(r.jobUser.GID))
+	})
 }
 
 // setupIsolation checks opts.JobUser and chooses the isolation mode: the

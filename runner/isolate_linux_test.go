@@ -15,7 +15,7 @@ import (
 )
 
 // nobody is the job user of the tests when they run as root.
-var nobody = Credential{UID: 65534, GID: 65534}
+var nobody = NobodyCredential
 
 var (
 	isolatedOnce    sync.Once

@@ -164,12 +164,14 @@ type Handle struct {
 	ID string `json:"id"`
 	// Method is the containment method the tree was started with.
 	Method string `json:"method"`
-	// PID is the main shell's process ID.
+	// PID is the process ID of the tree's first process: the main shell,
+	// or, under IsolationNamespaces, the job init helper, whose end ends
+	// the whole tree.
 	PID int `json:"pid"`
-	// PGID is the main shell's process group ID, which is also its session
-	// ID (the main shell is a session leader), equal to PID.
+	// PGID is that process's process group ID, which is also its session
+	// ID (it is a session leader), equal to PID.
 	PGID int `json:"pgid"`
-	// StartTime is the main shell's start time in clock ticks since boot
+	// StartTime is that process's start time in clock ticks since boot
 	// (field 22 of /proc/PID/stat); no process of the tree started earlier.
 	StartTime uint64 `json:"startTime"`
 	// BootID is the kernel's boot ID when the tree started; nothing of a

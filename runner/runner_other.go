@@ -42,3 +42,6 @@ func (r *Runner) Isolation() string { return "" }
 
 // JobCredential reports no job user.
 func (r *Runner) JobCredential() (Credential, bool) { return Credential{}, false }
+
+// HandOver does nothing.
+func (r *Runner) HandOver(dir string) error { return nil }

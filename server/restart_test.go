@@ -77,34 +77,46 @@ func freeAddr(t *testing.T) string {
 
 // process is the real binary serving on addr.
 type process struct {
-	cmd  *exec.Cmd
-	addr string
+	cmd       *exec.Cmd
+	addr      string
+	isolation string // as its "pipewright listening" line says
 }
 
-func startBinary(t *testing.T, bin, data, addr string) *process {
+// startBinary starts the binary on data; each tweak may change the command
+// before it starts.
+func startBinary(t *testing.T, bin, data, addr string, tweaks ...func(*exec.Cmd)) *process {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--data", data, "--addr", addr, "--stop-grace", "500ms")
 	cmd.Env = append(os.Environ(), "PIPEWRIGHT_ACCESS_KEY_ID="+testKey, "PIPEWRIGHT_SECRET_ACCESS_KEY="+testSecret)
+	for _, tweak := range tweaks {
+		tweak(cmd)
+	}
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan struct{})
+	ready := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			if strings.Contains(sc.Text(), "pipewright listening") {
-				close(ready)
+				ready <- sc.Text()
 			}
 		}
 	}()
+	p := &process{cmd: cmd, addr: addr}
 	select {
-	case <-ready:
+	case line := <-ready:
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "isolation="); ok {
+				p.isolation = v
+			}
+		}
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("the server did not start")
 	}
-	return &process{cmd: cmd, addr: addr}
+	return p
 }
 
 func (p *process) kill9() {
@@ -125,13 +137,13 @@ func TestKill9CarriesOn(t *testing.T) {
 	t.Cleanup(func() { p.kill9() })
 	ts.client = newClient("http://"+addr, testKey, testSecret)
 
-	pidFile := filepath.Join(t.TempDir(), "pid")
+	pidFile := filepath.Join(jobDir(t), "pid")
 	run := ts.createPipeline(declaration("run", "app", "", stage("Build", commandsAction("Long", 1, fmt.Sprintf("echo $$ > '%s'", pidFile), "sleep 300"))))
 	appr := ts.createPipeline(declaration("appr", "app", "", stage("Approve", approvalAction("Ok"))))
 	g := newGate(t)
 	defer g.open(t)
 	stopping := ts.createPipeline(declaration("stopping", "app", "", stage("Build", commandsAction("Slow", 1, g.wait()))))
-	ts.waitAction("run", "Build", "Long", types.ActionExecutionStatusInProgress)
+	tree := aws.ToString(ts.waitAction("run", "Build", "Long", types.ActionExecutionStatusInProgress).ActionExecutionId)
 	ts.waitAction("stopping", "Build", "Slow", types.ActionExecutionStatusInProgress)
 	tok := ts.approvalToken("appr", "Approve", "Ok")
 	if err := ts.stop("stopping", stopping, false, "stop across a crash"); err != nil {
@@ -140,7 +152,8 @@ func TestKill9CarriesOn(t *testing.T) {
 	var shellPID int
 	eventually(t, 10*time.Second, "the command's pid", func() bool {
 		b, _ := os.ReadFile(pidFile)
-		shellPID, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		shellPID = hostPID(tree, n)
 		return shellPID > 0
 	})
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -36,6 +37,12 @@ type Config struct {
 	Log             *slog.Logger
 	// Containment forces the runner's method ("" = detect), for tests.
 	Containment string
+	// JobUser is who jobs run as when the server runs as root: NAME or UID,
+	// optionally with :GROUP or :GID; empty means nobody (65534:65534). A
+	// server that is not root runs jobs as its own user and refuses it.
+	JobUser string
+	// Isolation forces the runner's isolation mode ("" = detect), for tests.
+	Isolation string
 	// Now is the clock of the services (nil = time.Now), for tests.
 	Now func() time.Time
 }
@@ -70,13 +77,28 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if err := runner.ProtectServer(); err != nil {
+		return nil, err
+	}
+	// The programs the server runs itself (git) do not inherit a key pair
+	// given in the environment.
+	os.Unsetenv("PIPEWRIGHT_ACCESS_KEY_ID")
+	os.Unsetenv("PIPEWRIGHT_SECRET_ACCESS_KEY")
+	jobUser, err := jobCredential(cfg.JobUser)
+	if err != nil {
+		return nil, err
+	}
 	work, logs := filepath.Join(cfg.Data, "work"), filepath.Join(cfg.Data, "logs")
 	for _, d := range []string{cfg.Data, cfg.GitRoot, work, logs} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
 		}
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "pipewright.db"))
+	dbPath := filepath.Join(cfg.Data, "pipewright.db")
+	if err := ownerOnly(dbPath); err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +107,16 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	run, err := runner.New(runner.Options{Grace: cfg.StopGrace, Logger: cfg.Log, Method: cfg.Containment})
+	run, err := runner.New(runner.Options{Grace: cfg.StopGrace, Logger: cfg.Log, Method: cfg.Containment, Isolation: cfg.Isolation, JobUser: jobUser})
+	if err == nil && run.Isolation() == runner.IsolationJobUser {
+		// Without namespaces the job user must search, not list, its way
+		// to its workspace; everything else in them is 0700 or 0600.
+		for _, d := range []string{cfg.Data, work} {
+			if err = os.Chmod(d, 0o711); err != nil {
+				break
+			}
+		}
+	}
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -93,7 +124,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	eng := engine.New(4, cfg.Log)
 	cp := codepipeline.New(codepipeline.Config{
 		Store: db.CodePipeline(), Engine: eng, Runner: run, Artifacts: arts,
-		GitRoot: cfg.GitRoot, WorkDir: work, LogDir: logs,
+		GitRoot: cfg.GitRoot, WorkDir: work, LogDir: logs, Hide: []string{cfg.Data},
 		Region: cfg.Region, AccountID: cfg.AccountID, StopGrace: cfg.StopGrace, Log: cfg.Log, Now: cfg.Now,
 	})
 	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, cp: cp}
@@ -121,6 +152,48 @@ func (s *Server) lookupKey(id string) (string, bool) {
 
 // Containment says how the runner contains process trees.
 func (s *Server) Containment() string { return s.runner.Method() }
+
+// Isolation says how the runner keeps jobs from the server's files and
+// processes: "namespaces", "job-user" or "none".
+func (s *Server) Isolation() string { return s.runner.Isolation() }
+
+// ownerOnly makes the database file exist with mode 0600, and its WAL and
+// shared-memory files too where they exist (SQLite creates those with the
+// database file's mode): a job user that may pass through the data
+// directory must not read them.
+func ownerOnly(db string) error {
+	f, err := os.OpenFile(db, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{db, db + "-wal", db + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// jobCredential resolves Config.JobUser: nil (the server's own user) when
+// the server is not root.
+func jobCredential(name string) (*runner.Credential, error) {
+	if os.Geteuid() != 0 {
+		if name != "" {
+			return nil, fmt.Errorf("--job-user %s: only a server running as root runs jobs as another user; this one runs as uid %d, and so do its jobs", name, os.Geteuid())
+		}
+		return nil, nil
+	}
+	if name == "" {
+		c := runner.NobodyCredential
+		return &c, nil
+	}
+	c, err := runner.ParseCredential(name)
+	if err != nil {
+		return nil, fmt.Errorf("--job-user: %w", err)
+	}
+	return &c, nil
+}
 
 // Serve answers requests on ln until Close.
 func (s *Server) Serve(ln net.Listener) error {

@@ -17,6 +17,7 @@ type Config struct {
 	AccountID string
 	GitRoot   string
 	StopGrace time.Duration
+	JobUser   string
 }
 
 func defaultConfig() Config {
@@ -42,6 +43,7 @@ func parseServeFlags(args []string) (Config, error) {
 	fs.StringVar(&c.AccountID, "account-id", c.AccountID, "the 12-digit account id in ARNs")
 	fs.StringVar(&c.GitRoot, "git-root", "", "directory of the git repositories CodeCommit actions read (default DATA/git)")
 	fs.DurationVar(&c.StopGrace, "stop-grace", c.StopGrace, "time between SIGTERM and SIGKILL when a job is terminated")
+	fs.StringVar(&c.JobUser, "job-user", "", "who jobs run as when pipewright runs as root: NAME or UID[:GID] (default nobody, 65534:65534)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

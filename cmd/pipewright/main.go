@@ -51,7 +51,7 @@ func run(args []string) error {
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   pipewright serve [--addr 127.0.0.1:7600] [--data ./.pipewright] [--region us-east-1]
-                   [--account-id 000000000000] [--git-root DATA/git] [--stop-grace 10s]
+                   [--account-id 000000000000] [--git-root DATA/git] [--stop-grace 10s] [--job-user nobody]
   pipewright env [--data ./.pipewright] [--addr 127.0.0.1:7600] [--region us-east-1]
 `)
 }
