@@ -106,13 +106,17 @@
 // Spec.Isolation.Keep directory, covers each Spec.Isolation.Hide directory
 // with an empty tmpfs, bind-mounts the kept directories back at their own
 // paths from those descriptors, makes the covers read-only, and mounts a
-// procfs of its PID namespace on /proc. It becomes non-dumpable, drops to
-// Options.JobUser (no supplementary groups) when the server is root, and
-// starts the main shell with no ambient capability, an empty capability
-// bounding set and no_new_privs (unless the tree runs as root, which only
-// a root server without a job user does). The helper is the namespace's
-// init: it reaps every orphan, forwards no signal and survives every
-// signal but SIGKILL (the runner's SIGTERM to the whole tree included);
+// procfs of its PID namespace on /proc. It becomes non-dumpable and starts
+// the main shell as Options.JobUser (no supplementary groups) when the
+// server is root, with no ambient capability, an empty capability bounding
+// set and no_new_privs (unless the tree runs as root, which only a root
+// server without a job user does). The helper itself stays the server's
+// user (a deviation from dropping it to the job user too: the job user can
+// then neither signal nor trace it, and the change of user costs one
+// single-threaded child instead of every thread of the helper). The helper
+// is the namespace's init: it reaps every orphan, forwards no signal and
+// survives every signal but SIGKILL (and SIGSTOP, which only the runner
+// can send it; the runner's SIGTERM to the whole tree included);
 // it writes the main shell's wait status to the runner on a second pipe
 // and exits once no other process of its namespace is left, or at once if
 // that write fails because the server is gone. When a job user cannot
@@ -144,7 +148,8 @@
 //     an empty bounding set, so even a setuid-root program (no_new_privs
 //     keeps it from changing user at all) or a file with capabilities
 //     gains none. The mounts are not locked here; only real root could
-//     remove them.
+//     remove them, and the only root process in the namespaces is the
+//     helper, which the job user can neither signal, trace nor read.
 //   - Normal-user server: the mount namespace belongs to the tree's user
 //     namespace, where the helper holds capabilities (it is not dumpable,
 //     ignores signals and nothing can trace it) and the tree, being the
@@ -236,5 +241,9 @@
 //     server's API like any client (it needs the key pair to be answered),
 //     and trees share /tmp.
 //   - An isolated tree's start costs a second exec (the helper is the
-//     server's own binary) and a handful of mounts: a few milliseconds.
+//     server's own binary, with its dynamic loading and Go runtime start)
+//     and a handful of mounts: a few milliseconds (BenchmarkStartIsolated
+//     against BenchmarkStart). Keeping a helper started ahead does not pay
+//     under cgroup v2: moving it into the tree's cgroup (v2 cgroups cannot
+//     be renamed) costs as much, in the kernel's cgroup migration.
 package runner

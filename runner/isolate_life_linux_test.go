@@ -47,11 +47,23 @@ func init() {
 		if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0"), 0); err != nil {
 			reportLife(lifeReport{Err: err.Error()})
 		}
-		if err := becomeUser(nobody); err != nil {
+		if err := becomeNobody(); err != nil {
 			reportLife(lifeReport{Err: err.Error()})
 		}
 	}
 	reportLife(serverLife(os.Getenv(lifeDataEnv)))
+}
+
+// becomeNobody drops every thread of the process to nobody, with no
+// supplementary groups.
+func becomeNobody() error {
+	if err := syscall.Setgroups([]int{}); err != nil {
+		return err
+	}
+	if err := syscall.Setgid(int(nobody.GID)); err != nil {
+		return err
+	}
+	return syscall.Setuid(int(nobody.UID))
 }
 
 // reportLife prints the report and ends the child.

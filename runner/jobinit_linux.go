@@ -51,8 +51,8 @@ type initSpec struct {
 	// MapUser, if set, is the server's user and group, which the helper
 	// maps to themselves in its new user namespace before anything else.
 	MapUser *Credential `json:"mapUser,omitempty"`
-	// User, if set, is who the helper becomes after the mounts, before it
-	// starts the main shell.
+	// User, if set, is who the main shell runs as (no supplementary
+	// groups).
 	User *Credential `json:"user,omitempty"`
 	// Unprivileged says the tree must never gain a privilege: the main
 	// shell starts with an empty capability bounding set and no_new_privs.
@@ -72,13 +72,22 @@ func init() {
 
 // jobInit is the helper's whole life. It runs as PID 1 of the tree's new
 // PID namespace, in the tree's new mount namespace: it covers and keeps the
-// directories, mounts a procfs of its namespace on /proc, drops to the job
-// user, starts the main shell, reaps every process of the namespace and
-// reports how the main shell ended. It returns the helper's exit status.
+// directories, mounts a procfs of its namespace on /proc, starts the main
+// shell as the job user, reaps every process of the namespace and reports
+// how the main shell ended. It returns the helper's exit status.
+//
+// The helper itself stays the server's user (root, when there is a job
+// user): the job user can then neither signal nor trace it, and only the
+// main shell's child pays for the change of user, single-threaded, instead
+// of every thread of the helper.
 func jobInit() int {
 	syscall.CloseOnExec(initStatusFD)
 	status := os.NewFile(initStatusFD, "status")
-	keepSignalsAway()
+	signalsKept := make(chan struct{})
+	go func() {
+		keepSignalsAway()
+		close(signalsKept)
+	}()
 	fail := func(format string, args ...any) int {
 		msg := strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " ")
 		fmt.Fprintf(status, "%s %s\n", initStatusError, msg)
@@ -114,15 +123,16 @@ func jobInit() int {
 			return fail("%v", err)
 		}
 	}
+	attr := &syscall.SysProcAttr{}
 	if u := spec.User; u != nil {
-		if err := becomeUser(*u); err != nil {
-			return fail("becoming uid %d gid %d: %v", u.UID, u.GID, err)
-		}
+		attr.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}}
 	}
+	<-signalsKept
 	pid, err := syscall.ForkExec(spec.Bash, []string{spec.Bash, "-e", "-c", "--", spec.Script}, &syscall.ProcAttr{
 		Dir:   spec.Dir,
 		Env:   spec.Env,
 		Files: []uintptr{0, 1, 2},
+		Sys:   attr,
 	})
 	if err != nil {
 		return fail("starting bash: %v", err)
@@ -260,18 +270,6 @@ func renouncePrivileges() error {
 		return fmt.Errorf("setting no_new_privs: %w", err)
 	}
 	return nil
-}
-
-// becomeUser drops every thread of the helper to u, with no supplementary
-// groups; leaving root this way clears every capability.
-func becomeUser(u Credential) error {
-	if err := syscall.Setgroups([]int{}); err != nil {
-		return err
-	}
-	if err := syscall.Setgid(int(u.GID)); err != nil {
-		return err
-	}
-	return syscall.Setuid(int(u.UID))
 }
 
 // reapNamespace collects every process that ends in the namespace (the
