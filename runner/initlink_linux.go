@@ -60,6 +60,29 @@ func newInitLink(id string, stdout, stderr *os.File) (*initLink, *exec.Cmd, erro
 	return l, cmd, nil
 }
 
+// namespaceAttr returns the process attributes that start the helper in
+// new mount and PID namespaces, plus a user namespace when the server is
+// not root. The helper maps that namespace itself (see initSpec.MapUser):
+// the server cannot write the maps of a child that, like itself, is not
+// dumpable. Being the server's user, not root, inside it, the helper keeps
+// across exec only the capabilities raised as ambient: those to mount and
+// to empty the bounding set.
+func namespaceAttr() *syscall.SysProcAttr {
+	attr := &syscall.SysProcAttr{
+		Setsid:     true,
+		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID,
+	}
+	if os.Geteuid() != 0 {
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_SETPCAP}
+	}
+	return attr
+}
+
+// initEnv is the helper's whole environment: the tree's marker, so that
+// scans find the helper as they find the rest of the tree.
+func initEnv(id string) []string { return []string{MarkerEnv + "=" + id} }
+
 // closeChildEnds closes the descriptors only the helper needs, once it
 // started (or failed to).
 func (l *initLink) closeChildEnds() {

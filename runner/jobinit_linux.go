@@ -18,50 +18,6 @@ import (
 // and this package's init function recognises it (see the package doc).
 const jobInitName = "pipewright-job-init"
 
-// The job init helper's descriptors besides stdin, stdout and stderr
-// (which it hands on to the main shell).
-const (
-	initSpecFD   = 3 // the initSpec, as JSON, until EOF
-	initStatusFD = 4 // the helper's status lines (see initStatus*)
-)
-
-// The status lines the helper writes, in this order: one of initStatusOK
-// or initStatusError, then, once the main shell ended, one of
-// initStatusExit or initStatusSignal. The helper exits right after an
-// error, and otherwise once no other process of its PID namespace is left.
-const (
-	initStatusOK     = "ok"     // the main shell runs
-	initStatusError  = "error"  // followed by a space and the reason
-	initStatusExit   = "exit"   // followed by a space and the exit status
-	initStatusSignal = "signal" // followed by a space and the signal number
-)
-
-// initSpec is everything the helper learns from the server: no more than
-// what the tree itself is given.
-type initSpec struct {
-	Bash   string   `json:"bash"`
-	Script string   `json:"script"`
-	Dir    string   `json:"dir"`
-	Env    []string `json:"env"`
-	// Cover lists disjoint directories to cover with an empty tmpfs.
-	Cover []string `json:"cover"`
-	// Keep lists directories under Cover to bind-mount back at their own
-	// paths.
-	Keep []string `json:"keep"`
-	// MapUser, if set, is the server's user and group, which the helper
-	// maps to themselves in its new user namespace before anything else.
-	MapUser *Credential `json:"mapUser,omitempty"`
-	// User, if set, is who the main shell runs as (no supplementary
-	// groups).
-	User *Credential `json:"user,omitempty"`
-	// Unprivileged says the tree must never gain a privilege: the main
-	// shell starts with an empty capability bounding set and no_new_privs.
-	Unprivileged bool `json:"unprivileged"`
-	// ServerMountNS is the server's mount namespace (the link
-	// /proc/self/ns/mnt): the helper refuses to touch mounts there.
-	ServerMountNS string `json:"serverMountNS"`
-}
-
 func init() {
 	if len(os.Args) > 0 && os.Args[0] == jobInitName {
 		// syscall.Exit, not os.Exit: nothing of the program is to run at
