@@ -17,43 +17,69 @@ import (
 // nobody is the job user of the tests when they run as root.
 var nobody = NobodyCredential
 
+// isolatedKey names a runner of the tests: a containment method and an
+// isolation mode.
+type isolatedKey struct{ method, isolation string }
+
 var (
-	isolatedOnce    sync.Once
-	isolatedRunners = map[string]*Runner{}
-	methodErrs      = map[string]error{} // the method does not contain trees here
-	isolationErrs   = map[string]error{} // it does, but cannot isolate them
+	isolatedMu      sync.Mutex
+	isolatedRunners = map[isolatedKey]*Runner{}
+	isolatedErrs    = map[isolatedKey]error{}
 )
 
-// eachIsolatedMethod runs f once per containment method usable here, with
-// a runner that isolates trees in namespaces and, when the test runs as
-// root, runs them as nobody. A method that contains trees but cannot
-// isolate them fails the test: namespaces are expected to work where these
+// isolatedRunner returns the shared runner of a method and an isolation
+// mode, its trees run as nobody when the test runs as root (but for
+// IsolationNone). It skips the test when the method does not contain trees
+// here, and fails it when the method does but the mode does not work:
+// namespaces, and a job user under root, are expected to work where these
 // tests run.
+func isolatedRunner(t *testing.T, k isolatedKey) *Runner {
+	t.Helper()
+	isolatedMu.Lock()
+	defer isolatedMu.Unlock()
+	if r := isolatedRunners[k]; r != nil {
+		return r
+	}
+	if err := isolatedErrs[k]; err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Method: k.method, Isolation: IsolationNone, Logger: slog.New(slog.DiscardHandler)}
+	if _, err := New(opts); err != nil {
+		t.Skipf("method not usable here: %v", err)
+	}
+	opts.Isolation, opts.Grace = k.isolation, 2*time.Second
+	if os.Geteuid() == 0 && k.isolation != IsolationNone {
+		opts.JobUser = &nobody
+	}
+	r, err := New(opts)
+	if err != nil {
+		isolatedErrs[k] = fmt.Errorf("trees cannot be isolated here: %w", err)
+		t.Fatal(isolatedErrs[k])
+	}
+	isolatedRunners[k] = r
+	return r
+}
+
+// eachIsolatedMethod runs f once per containment method usable here, with
+// a runner that isolates trees in namespaces (see isolatedRunner).
 func eachIsolatedMethod(t *testing.T, f func(t *testing.T, r *Runner)) {
-	isolatedOnce.Do(func() {
-		for _, m := range []string{MethodCgroupV2, MethodCgroupV1Freezer, MethodProcessGroup} {
-			opts := Options{Method: m, Isolation: IsolationNone, Logger: slog.New(slog.DiscardHandler)}
-			if _, err := New(opts); err != nil {
-				methodErrs[m] = err
-				continue
-			}
-			opts.Isolation, opts.Grace = IsolationNamespaces, 2*time.Second
-			if os.Geteuid() == 0 {
-				opts.JobUser = &nobody
-			}
-			isolatedRunners[m], isolationErrs[m] = New(opts)
-		}
-	})
 	for _, m := range []string{MethodCgroupV2, MethodCgroupV1Freezer, MethodProcessGroup} {
-		t.Run(m, func(t *testing.T) {
-			if err := methodErrs[m]; err != nil {
-				t.Skipf("method not usable here: %v", err)
-			}
-			if err := isolationErrs[m]; err != nil {
-				t.Fatalf("trees cannot be isolated here: %v", err)
-			}
-			f(t, isolatedRunners[m])
-		})
+		t.Run(m, func(t *testing.T) { f(t, isolatedRunner(t, isolatedKey{m, IsolationNamespaces})) })
+	}
+}
+
+// eachCombination runs f once per containment method usable here and
+// isolation mode: namespaces, job-user (when the test runs as root) and
+// none.
+func eachCombination(t *testing.T, f func(t *testing.T, r *Runner)) {
+	modes := []string{IsolationNamespaces, IsolationNone}
+	if os.Geteuid() == 0 {
+		modes = append(modes, IsolationJobUser)
+	}
+	for _, m := range []string{MethodCgroupV2, MethodCgroupV1Freezer, MethodProcessGroup} {
+		for _, iso := range modes {
+			t.Run(m+"/"+iso, func(t *testing.T) { f(t, isolatedRunner(t, isolatedKey{m, iso})) })
+		}
 	}
 }
 
@@ -283,8 +309,8 @@ echo ready
 wait
 `
 
-func TestIsolatedTreeIsKilledWhole(t *testing.T) {
-	eachIsolatedMethod(t, func(t *testing.T, r *Runner) {
+func TestTreeIsKilledWholeInEveryMode(t *testing.T) {
+	eachCombination(t, func(t *testing.T, r *Runner) {
 		for _, how := range []string{"terminate", "kill"} {
 			out := newLines()
 			id := newID(t)
