@@ -66,6 +66,9 @@ func (r *Runner) setupIsolation(opts Options) error {
 			r.jobUser = &cred
 		}
 	}
+	if os.Geteuid() == 0 && r.jobUser == nil && opts.Isolation != IsolationNone {
+		r.log.Warn("runner: trees run as root, with every capability: they can undo their isolation")
+	}
 	switch opts.Isolation {
 	case "":
 	case IsolationNone:

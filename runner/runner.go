@@ -108,7 +108,8 @@ type Spec struct {
 	// Script is run as `bash -e -c -- Script` (see the package doc).
 	Script string
 
-	// Dir is the working directory; empty means the server's.
+	// Dir is the working directory; empty means the server's, or / under
+	// IsolationNamespaces (the server's may be hidden).
 	Dir string
 
 	// Env is the complete environment of the script; nil means empty. Any
