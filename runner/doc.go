@@ -94,49 +94,61 @@
 // it, while it still reads its own /proc/self entries.
 //
 // "namespaces": every tree starts in new mount and PID namespaces, plus a
-// user namespace when the server is not root. The runner starts
-// /proc/self/exe as "pipewright-job-init", with an environment holding
-// only the marker and the spec (script, directory, environment, what to
-// hide and keep, the job user) on a pipe; this package's init function
+// user namespace when the server is not root, made by a job init helper:
+// /proc/self/exe started as "pipewright-job-init", with an empty
+// environment and a control socket; this package's init function
 // recognises the name and never returns into the program's main, so any
 // binary that links the package can run trees, test binaries included.
-// The helper checks it is PID 1 in a mount namespace that is not the
-// server's, maps the server's user and group to themselves in its user
-// namespace (setgroups denied), makes every mount private, opens each
-// Spec.Isolation.Keep directory, covers each Spec.Isolation.Hide directory
-// with an empty tmpfs, bind-mounts the kept directories back at their own
-// paths from those descriptors, makes the covers read-only, and mounts a
-// procfs of its PID namespace on /proc. It becomes non-dumpable and starts
-// the main shell as Options.JobUser (no supplementary groups) when the
-// server is root, with no ambient capability, an empty capability bounding
-// set and no_new_privs (unless the tree runs as root, which only a root
-// server without a job user does). The helper itself stays the server's
-// user (a deviation from dropping it to the job user too: the job user can
-// then neither signal nor trace it, and the change of user costs one
-// single-threaded child instead of every thread of the helper). The helper
-// is the namespace's init: it reaps every orphan, forwards no signal and
-// survives every signal but SIGKILL (and SIGSTOP, which only the runner
-// can send it; the runner's SIGTERM to the whole tree included);
-// it writes the main shell's wait status to the runner on a second pipe
-// and exits once no other process of its namespace is left, or at once if
-// that write fails because the server is gone. When a job user cannot
-// search a parent of a hidden directory (the data directory in /root, or
-// in a test's 0700 temporary directory), the outermost such parent is
-// covered instead: it hides nothing the job user could reach, and gives it
-// a path to its kept directories.
+// The runner keeps one helper started ahead (the spare; Close ends it), so
+// that a start does not wait for the helper's exec and runtime start, and
+// starts the next one shortly after each tree's start, or at once when
+// none is ready. A helper serves one tree, whose namespaces are made for
+// it when it starts. On the socket the runner sends the spec (script,
+// directory, environment, what to hide and keep, the job user) with the
+// tree's stdout and stderr and, under cgroup v2, a descriptor of the
+// tree's cgroup. The helper checks it is PID 1 in a mount namespace that
+// is not the server's, maps the server's user and group to themselves in
+// its user namespace (setgroups denied), makes every mount private, opens
+// each Spec.Isolation.Keep directory, covers each Spec.Isolation.Hide
+// directory with an empty tmpfs, bind-mounts the kept directories back at
+// their own paths from those descriptors, makes the covers read-only, and
+// mounts a procfs of its PID namespace on /proc. It becomes non-dumpable
+// and starts the main shell in the tree's cgroup (cloned into it under v2;
+// forked from a thread of its own moved into it under v1, as the runner
+// does without a helper), as Options.JobUser (no supplementary groups)
+// when the server is root, with no ambient capability, an empty capability
+// bounding set and no_new_privs (unless the tree runs as root, which only
+// a root server without a job user does). The helper itself stays the
+// server's user, outside the tree's cgroup, and runs no code of the tree
+// (a deviation from dropping it to the job user too: the job user can then
+// neither signal nor trace it, and the change of user costs one
+// single-threaded child instead of every thread of the helper). The
+// helper is the namespace's init: it reaps every orphan, forwards no
+// signal and survives every signal but SIGKILL (and SIGSTOP, which only
+// the runner can send it), the runner's SIGTERM to the whole tree
+// included; it writes the main shell's wait status back on the socket and
+// exits once no other process of its namespace is left, or at once if
+// that write fails because the server is gone (a spare whose socket
+// closes exits too). When a job user cannot search a parent of a hidden
+// directory (the data directory in /root, or in a test's 0700 temporary
+// directory), the outermost such parent is covered instead: it hides
+// nothing the job user could reach, and gives it a path to its kept
+// directories.
 //
 // Terminate and Kill work as without the helper. The runner treats the
 // status line as the main shell's exit; a Terminate's grace then runs
 // until the helper exits (nothing else is left) or the deadline passes,
-// and killing the tree kills the helper with the rest: when a namespace's
-// init dies the kernel SIGKILLs whatever remains in it, and the helper's
-// exit, which the runner waits for through a pidfd, comes only after the
-// kernel has reaped all of it. So a process that the scans of the
-// process-group method cannot find (env -i plus setsid plus a double
-// fork) dies with the tree too. A main shell that the helper could not
-// report, because both were killed at once, is reported killed by
-// SIGKILL. Handle.PID is the helper: Reap finds the namespace through it,
-// its cgroup or the marker it carries.
+// and killing the tree kills the helper too (through its pidfd, besides
+// the cgroup and the scans): when a namespace's init dies the kernel
+// SIGKILLs whatever remains in it, and the helper's exit, which the runner
+// waits for through the pidfd, comes only after the kernel has reaped all
+// of it. So a process that the scans of the process-group method cannot
+// find (env -i plus setsid plus a double fork) dies with the tree too. A
+// main shell that the helper could not report, because both were killed
+// at once, is reported killed by SIGKILL. Handle.PID is the helper, the
+// session leader of the tree: Reap finds the namespace through it (the
+// helper carries no marker; the main shell and its descendants do), and
+// the rest through the cgroup and the marker.
 //
 // What a tree cannot undo, and why. The covers and the new /proc are
 // mounts the helper made in the tree's mount namespace; taking one away
@@ -240,10 +252,14 @@
 //     /dev/shm or the host's other files: a tree can connect to the
 //     server's API like any client (it needs the key pair to be answered),
 //     and trees share /tmp.
-//   - An isolated tree's start costs a second exec (the helper is the
-//     server's own binary, with its dynamic loading and Go runtime start)
-//     and a handful of mounts: a few milliseconds (BenchmarkStartIsolated
-//     against BenchmarkStart). Keeping a helper started ahead does not pay
-//     under cgroup v2: moving it into the tree's cgroup (v2 cgroups cannot
-//     be renamed) costs as much, in the kernel's cgroup migration.
+//   - An isolated tree's start costs a handful of mounts and a round trip
+//     to the spare helper (BenchmarkStartIsolated against BenchmarkStart);
+//     without a spare ready (starts closer together than a helper takes to
+//     start), a second exec of the server's binary, with its dynamic
+//     loading and Go runtime start: a few milliseconds
+//     (BenchmarkStartIsolatedCold). The spare is not moved into a tree's
+//     cgroup because moving a process between v2 cgroups costs as much, in
+//     the kernel's cgroup migration, and v2 cgroups cannot be renamed.
+//   - A spare helper is an idle process of a few MiB for as long as the
+//     runner lives.
 package runner

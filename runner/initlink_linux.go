@@ -2,9 +2,11 @@ package runner
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -16,14 +18,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// initLink is the runner's side of a tree's job init helper (see
-// jobinit_linux.go): the pipe that carries the spec to it, the pipe that
-// carries its status lines back, and what those lines said.
+// errHelperGone is returned by handshake when the helper ended before it
+// read a spec: a spare that died while it waited.
+var errHelperGone = errors.New("runner: the job init helper ended before it took the spec")
+
+// initLink is the runner's side of a job init helper (see
+// jobinit_linux.go): the socket that carries the spec and the tree's
+// output descriptors to the helper and its status lines back, and what
+// those lines said.
 type initLink struct {
-	specR, specW *os.File // specR is the helper's end
-	statR, statW *os.File // statW is the helper's end
-	lines        *bufio.Reader
-	pidfd        int // the helper, pinned once it started
+	cmd   *exec.Cmd
+	pid   int
+	ctl   ctlSocket // the runner's end of the control socket
+	lines *bufio.Reader
+	pidfd int // pins the helper from its start until it was collected
 
 	exited chan struct{} // closed once the main shell's end is known
 	gone   chan struct{} // closed once the helper exited: the namespace is empty
@@ -33,31 +41,36 @@ type initLink struct {
 	waitStat syscall.WaitStatus // valid when known
 }
 
-// newInitLink makes the pipes and returns the helper's command: bash's
-// stdout and stderr are the tree's, its environment only the marker.
-func newInitLink(id string, stdout, stderr *os.File) (*initLink, *exec.Cmd, error) {
-	l := &initLink{pidfd: -1, exited: make(chan struct{}), gone: make(chan struct{})}
-	var err error
-	if l.specR, l.specW, err = os.Pipe(); err != nil {
-		return nil, nil, err
+// spawnHelper starts a job init helper with attr (namespaceAttr: in new
+// namespaces), outside any tree's cgroup, with an empty environment and
+// /dev/null for stdin, stdout and stderr. It waits there for a spec (see
+// handshake).
+func spawnHelper(attr *syscall.SysProcAttr) (*initLink, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("runner: socketpair: %w", err)
 	}
-	if l.statR, l.statW, err = os.Pipe(); err != nil {
-		l.specR.Close()
-		l.specW.Close()
-		return nil, nil, err
-	}
-	l.lines = bufio.NewReader(l.statR)
-	cmd := &exec.Cmd{
+	ctl, child := ctlSocket(fds[0]), os.NewFile(uintptr(fds[1]), "job-init-child")
+	defer child.Close()
+	l := &initLink{ctl: ctl, lines: bufio.NewReader(ctl), pidfd: -1, exited: make(chan struct{}), gone: make(chan struct{})}
+	l.cmd = &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{jobInitName},
 		Dir:         "/",
-		Env:         initEnv(id),
-		Stdout:      stdout,
-		Stderr:      stderr,
-		ExtraFiles:  []*os.File{l.specR, l.statW},
-		SysProcAttr: namespaceAttr(),
+		Env:         []string{},
+		ExtraFiles:  []*os.File{child},
+		SysProcAttr: attr,
 	}
-	return l, cmd, nil
+	if err := reaper.start(l.cmd, nil); err != nil {
+		ctl.Close()
+		return nil, fmt.Errorf("runner: starting the job init helper: %w", err)
+	}
+	l.pid = l.cmd.Process.Pid
+	if l.pidfd, err = unix.PidfdOpen(l.pid, 0); err != nil {
+		l.discard()
+		return nil, fmt.Errorf("runner: pidfd of the job init helper: %w", err)
+	}
+	return l, nil
 }
 
 // namespaceAttr returns the process attributes that start the helper in
@@ -79,34 +92,25 @@ func namespaceAttr() *syscall.SysProcAttr {
 	return attr
 }
 
-// initEnv is the helper's whole environment: the tree's marker, so that
-// scans find the helper as they find the rest of the tree.
-func initEnv(id string) []string { return []string{MarkerEnv + "=" + id} }
-
-// closeChildEnds closes the descriptors only the helper needs, once it
-// started (or failed to).
-func (l *initLink) closeChildEnds() {
-	l.specR.Close()
-	l.statW.Close()
-}
-
-// abandon closes the runner's ends, when the helper never started.
-func (l *initLink) abandon() {
-	l.specW.Close()
-	l.statR.Close()
-}
-
-// handshake sends the spec to the started helper and waits for it to
-// report that the main shell runs. On an error the caller kills and
-// collects the helper, then calls abandon.
-func (l *initLink) handshake(pid int, spec *initSpec) error {
-	fd, err := unix.PidfdOpen(pid, 0)
+// handshake sends the spec, the tree's stdout and stderr and, under
+// cgroup v2, a descriptor of the tree's cgroup (cgroupFD, -1 for none) to
+// the helper, and waits for it to report that the main shell runs. On an
+// error the caller discards the helper.
+func (l *initLink) handshake(spec *initSpec, stdout, stderr *os.File, cgroupFD int) error {
+	body, err := json.Marshal(spec)
 	if err != nil {
-		return fmt.Errorf("runner: pidfd of the job init helper: %w", err)
+		return err
 	}
-	l.pidfd = fd
-	werr := json.NewEncoder(l.specW).Encode(spec)
-	l.specW.Close()
+	var head [8]byte
+	binary.BigEndian.PutUint64(head[:], uint64(len(body)))
+	fds := []int{int(stdout.Fd()), int(stderr.Fd())}
+	if cgroupFD >= 0 {
+		fds = append(fds, cgroupFD)
+	}
+	serr := unix.Sendmsg(int(l.ctl), head[:], unix.UnixRights(fds...), nil, 0)
+	if serr == nil {
+		_, serr = l.ctl.Write(body)
+	}
 	line, rerr := l.lines.ReadString('\n')
 	line = strings.TrimSuffix(line, "\n")
 	switch {
@@ -114,8 +118,10 @@ func (l *initLink) handshake(pid int, spec *initSpec) error {
 		return nil
 	case strings.HasPrefix(line, initStatusError+" "):
 		return errors.New(strings.TrimPrefix(line, initStatusError+" "))
-	case werr != nil:
-		return fmt.Errorf("runner: sending the spec to the job init helper: %w", werr)
+	case line == "" && rerr != nil:
+		return errHelperGone
+	case serr != nil:
+		return fmt.Errorf("runner: sending the spec to the job init helper: %w", serr)
 	default:
 		return fmt.Errorf("runner: the job init helper ended before starting the shell (%q, %v)", line, rerr)
 	}
@@ -144,7 +150,7 @@ func (l *initLink) follow() {
 			break
 		}
 	}
-	l.statR.Close()
+	l.ctl.Close()
 	l.mu.Lock()
 	if !l.known {
 		close(l.exited)
@@ -186,6 +192,53 @@ func (l *initLink) awaitExit(deadline time.Time) error {
 		}
 	}
 }
+
+// discard kills and collects a helper that runs no tree, and releases its
+// descriptors.
+func (l *initLink) discard() {
+	l.cmd.Process.Kill()
+	l.cmd.Wait()
+	reaper.waited(l.pid)
+	l.ctl.Close()
+	l.close()
+}
+
+// ctlSocket is the runner's end of a control socket: a bare descriptor, so
+// that no finalizer closes it (and ends a spare helper) behind the
+// runner's back.
+type ctlSocket int
+
+func (c ctlSocket) Read(b []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(c), b)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(b) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+func (c ctlSocket) Write(b []byte) (int, error) {
+	written := 0
+	for written < len(b) {
+		n, err := unix.Write(int(c), b[written:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return written, err
+		}
+		written += n
+	}
+	return written, nil
+}
+
+func (c ctlSocket) Close() error { return unix.Close(int(c)) }
 
 // close releases the pinned pidfd once the helper was collected.
 func (l *initLink) close() {

@@ -9,17 +9,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The job init helper's descriptors besides stdin, stdout and stderr
-// (which it hands on to the main shell).
-const (
-	initSpecFD   = 3 // the initSpec, as JSON, until EOF
-	initStatusFD = 4 // the helper's status lines (see initStatus*)
-)
+// initCtlFD is the job init helper's control socket. The runner sends on
+// it an 8-byte big-endian length with descriptors attached (SCM_RIGHTS:
+// the tree's stdout and stderr, and under cgroup v2 the tree's cgroup),
+// then that many bytes of initSpec as JSON; the helper answers with status
+// lines. Its own stdin, stdout and stderr are /dev/null.
+const initCtlFD = 3
 
 // The status lines the helper writes, in this order: one of initStatusOK
 // or initStatusError, then, once the main shell ended, one of
 // initStatusExit or initStatusSignal. The helper exits right after an
-// error, and otherwise once no other process of its PID namespace is left.
+// error, and otherwise once no other process of its PID namespace is left;
+// a helper whose control socket closes before a spec came exits at once.
 const (
 	initStatusOK     = "ok"     // the main shell runs
 	initStatusError  = "error"  // followed by a space and the reason
@@ -48,6 +49,11 @@ type initSpec struct {
 	// Unprivileged says the tree must never gain a privilege: the main
 	// shell starts with an empty capability bounding set and no_new_privs.
 	Unprivileged bool `json:"unprivileged"`
+	// CgroupV1 is the directory of the tree's cgroup v1 freezer cgroup,
+	// if it has one: the main shell is forked from a thread moved into it.
+	// (A cgroup v2 is given as a descriptor instead, and the main shell is
+	// cloned into it.)
+	CgroupV1 string `json:"cgroupV1,omitempty"`
 	// ServerMountNS is the server's mount namespace (the link
 	// /proc/self/ns/mnt): the helper refuses to touch mounts there.
 	ServerMountNS string `json:"serverMountNS"`

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -51,6 +52,48 @@ func (r *Runner) HandOver(dir string) error {
 		}
 		return os.Lchown(p, int(r.jobUser.UID), int(r.jobUser.GID))
 	})
+}
+
+// refillDelay is how long after a tree's start the next spare helper is
+// started: its exec and runtime start would otherwise compete for the CPUs
+// with the main shell's first commands.
+const refillDelay = 10 * time.Millisecond
+
+// startIsolated starts the tree through a job init helper, the spare if
+// one is ready, which clones the main shell into the tree's cgroup (v2) or
+// forks it from a thread moved there (v1), so that the main shell is born
+// in it. A spare found dead is replaced once.
+func (r *Runner) startIsolated(p *Process, spec Spec, env []string, info *treeInfo, stdout, stderr *os.File) error {
+	ispec, err := r.initSpecFor(spec, env)
+	if err != nil {
+		return err
+	}
+	cgroupFD := -1
+	if p.cg != nil && p.cg.h.v2 {
+		if cgroupFD, err = unix.Open(p.cg.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			return fmt.Errorf("runner: opening the tree's cgroup: %w", err)
+		}
+		defer unix.Close(cgroupFD)
+	} else if p.cg != nil {
+		ispec.CgroupV1 = p.cg.dir
+	}
+	for {
+		l, spare, err := r.spares.take()
+		if err != nil {
+			return err
+		}
+		reaper.setMain(info, l.pid)
+		err = l.handshake(ispec, stdout, stderr, cgroupFD)
+		time.AfterFunc(refillDelay, r.spares.refill)
+		if err == nil {
+			p.helper, p.cmd = l, l.cmd
+			return nil
+		}
+		l.discard()
+		if !spare || !errors.Is(err, errHelperGone) {
+			return fmt.Errorf("runner: starting an isolated tree: %w", err)
+		}
+	}
 }
 
 // setupIsolation checks opts.JobUser and chooses the isolation mode: the

@@ -369,45 +369,36 @@ func TestIsolationNeedsValidSetup(t *testing.T) {
 func TestJobInitRefusesToRunOutsideItsNamespaces(t *testing.T) {
 	r, err := New(Options{Isolation: IsolationNamespaces})
 	if err != nil {
-		t.Skipf("no namespaces here: %v", err)
+		t.Fatalf("no namespaces here: %v", err)
 	}
+	defer r.Close()
 	for _, flags := range []uintptr{syscall.CLONE_NEWNS, syscall.CLONE_NEWNS | syscall.CLONE_NEWPID} {
-		devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		// Never the test's own mount namespace: a helper whose check failed
+		// must not change the test's mounts.
+		attr := namespaceAttr()
+		attr.Cloneflags = flags | attr.Cloneflags&syscall.CLONE_NEWUSER
+		l, err := spawnHelper(attr)
 		if err != nil {
 			t.Fatal(err)
-		}
-		l, cmd, err := newInitLink("refuse", devnull, devnull)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Never the server's mount namespace: a helper whose check failed
-		// must not change the test's own mounts.
-		cmd.SysProcAttr.Cloneflags = flags
-		if os.Geteuid() != 0 {
-			cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER
 		}
 		spec, err := r.initSpecFor(Spec{Script: "echo ran"}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = cmd.Start()
-		l.closeChildEnds()
-		devnull.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if flags&syscall.CLONE_NEWPID != 0 {
 			// In a PID namespace of its own, it is told that its mount
 			// namespace is the server's.
-			if spec.ServerMountNS, err = os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", cmd.Process.Pid)); err != nil {
+			if spec.ServerMountNS, err = os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", l.pid)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		herr := l.handshake(cmd.Process.Pid, spec)
-		cmd.Process.Kill()
-		cmd.Wait()
-		l.abandon()
-		l.close()
+		devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		herr := l.handshake(spec, devnull, devnull, -1)
+		devnull.Close()
+		l.discard()
 		if herr == nil || !strings.Contains(herr.Error(), jobInitName) {
 			t.Errorf("clone flags %#x: the helper did not refuse (%v)", flags, herr)
 		}

@@ -1,12 +1,15 @@
 package runner
 
 import (
-	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -27,18 +30,21 @@ func init() {
 }
 
 // jobInit is the helper's whole life. It runs as PID 1 of the tree's new
-// PID namespace, in the tree's new mount namespace: it covers and keeps the
-// directories, mounts a procfs of its namespace on /proc, starts the main
-// shell as the job user, reaps every process of the namespace and reports
-// how the main shell ended. It returns the helper's exit status.
+// PID namespace, in the tree's new mount namespace, started before the
+// tree it will run is known (see spares): it waits for the spec, covers
+// and keeps the directories, mounts a procfs of its namespace on /proc,
+// starts the main shell as the job user in the tree's cgroup, reaps every
+// process of the namespace and reports how the main shell ended. It
+// returns the helper's exit status. The helper itself is not in the tree's
+// cgroup; it runs no code of the tree.
 //
 // The helper itself stays the server's user (root, when there is a job
 // user): the job user can then neither signal nor trace it, and only the
 // main shell's child pays for the change of user, single-threaded, instead
 // of every thread of the helper.
 func jobInit() int {
-	syscall.CloseOnExec(initStatusFD)
-	status := os.NewFile(initStatusFD, "status")
+	syscall.CloseOnExec(initCtlFD)
+	status := os.NewFile(initCtlFD, "ctl")
 	signalsKept := make(chan struct{})
 	go func() {
 		keepSignalsAway()
@@ -49,10 +55,10 @@ func jobInit() int {
 		fmt.Fprintf(status, "%s %s\n", initStatusError, msg)
 		return 1
 	}
-	var spec initSpec
-	specFile := os.NewFile(initSpecFD, "spec")
-	err := json.NewDecoder(bufio.NewReader(specFile)).Decode(&spec)
-	specFile.Close()
+	spec, fds, err := receiveSpec(status)
+	if err == io.EOF {
+		return 0
+	}
 	if err != nil {
 		return fail("reading the tree's spec: %v", err)
 	}
@@ -71,32 +77,88 @@ func jobInit() int {
 	if err := isolateMounts(spec.Cover, spec.Keep); err != nil {
 		return fail("%v", err)
 	}
-	// The bounding set and no_new_privs belong to a thread; the main shell
-	// is forked from this one.
-	runtime.LockOSThread()
+	<-signalsKept
+	// The thread the main shell is forked from passes on its bounding set,
+	// no_new_privs and, under cgroup v1, its cgroup: a thread of its own,
+	// discarded afterwards, under v1; this one, locked, otherwise.
+	var pid int
+	if spec.CgroupV1 != "" {
+		onSpareThread(func() { pid, err = startMainShell(&spec, fds) })
+	} else {
+		runtime.LockOSThread()
+		pid, err = startMainShell(&spec, fds)
+	}
+	if err != nil {
+		return fail("%v", err)
+	}
+	if _, err := fmt.Fprintln(status, initStatusOK); err != nil {
+		return 0
+	}
+	return reapNamespace(pid, status)
+}
+
+// startMainShell forks and execs bash with the tree's stdout and stderr,
+// in the tree's cgroup, as the job user, from the calling thread, which
+// must be locked: its bounding set, no_new_privs and, under cgroup v1,
+// cgroup are what the main shell inherits.
+func startMainShell(spec *initSpec, fds []int) (int, error) {
 	if spec.Unprivileged {
 		if err := renouncePrivileges(); err != nil {
-			return fail("%v", err)
+			return 0, err
 		}
 	}
 	attr := &syscall.SysProcAttr{}
 	if u := spec.User; u != nil {
 		attr.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}}
 	}
-	<-signalsKept
+	if len(fds) > 2 {
+		attr.UseCgroupFD, attr.CgroupFD = true, fds[2]
+	}
+	if spec.CgroupV1 != "" {
+		if err := writeFile(filepath.Join(spec.CgroupV1, "tasks"), strconv.Itoa(unix.Gettid())); err != nil {
+			return 0, fmt.Errorf("moving into the tree's cgroup: %w", err)
+		}
+	}
 	pid, err := syscall.ForkExec(spec.Bash, []string{spec.Bash, "-e", "-c", "--", spec.Script}, &syscall.ProcAttr{
 		Dir:   spec.Dir,
 		Env:   spec.Env,
-		Files: []uintptr{0, 1, 2},
+		Files: []uintptr{0, uintptr(fds[0]), uintptr(fds[1])},
 		Sys:   attr,
 	})
 	if err != nil {
-		return fail("starting bash: %v", err)
+		return 0, fmt.Errorf("starting bash: %w", err)
 	}
-	if _, err := fmt.Fprintln(status, initStatusOK); err != nil {
-		return 0
+	return pid, nil
+}
+
+// receiveSpec reads the spec and its descriptors (see initCtlFD); io.EOF
+// means the runner closed the socket before sending one.
+func receiveSpec(ctl *os.File) (spec initSpec, fds []int, err error) {
+	var head [8]byte
+	oob := make([]byte, unix.CmsgSpace(3*4))
+	n, oobn, _, _, err := unix.Recvmsg(initCtlFD, head[:], oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return spec, nil, err
 	}
-	return reapNamespace(pid, status)
+	if n == 0 {
+		return spec, nil, io.EOF
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return spec, nil, fmt.Errorf("no descriptors with the spec (%v)", err)
+	}
+	if fds, err = unix.ParseUnixRights(&msgs[0]); err != nil || len(fds) < 2 {
+		return spec, nil, fmt.Errorf("want the tree's stdout and stderr, got %d descriptors (%v)", len(fds), err)
+	}
+	if _, err := io.ReadFull(ctl, head[n:]); err != nil {
+		return spec, nil, err
+	}
+	body := make([]byte, binary.BigEndian.Uint64(head[:]))
+	if _, err := io.ReadFull(ctl, body); err != nil {
+		return spec, nil, err
+	}
+	err = json.Unmarshal(body, &spec)
+	return spec, fds, err
 }
 
 // fatalSignals are the signals that end or crash a Go program when they

@@ -42,6 +42,7 @@ type Runner struct {
 	bash      string
 	hier      *cgroupHier // nil for the process-group method
 	boot      string
+	spares    *spares // job init helpers started ahead (IsolationNamespaces)
 }
 
 var probeSeq atomic.Int64
@@ -57,7 +58,7 @@ func New(opts Options) (*Runner, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Runner{grace: opts.Grace, log: log, boot: bootID()}
+	r := &Runner{grace: opts.Grace, log: log, boot: bootID(), spares: &spares{log: log}}
 	if r.grace <= 0 {
 		r.grace = DefaultGrace
 	}
@@ -104,6 +105,11 @@ func New(opts Options) (*Runner, error) {
 	if err := r.setupIsolation(opts); err != nil {
 		return nil, err
 	}
+	if r.isolation == IsolationNamespaces {
+		r.spares.enable()
+		// A runner dropped without Close does not leave its spare behind.
+		runtime.AddCleanup(r, func(s *spares) { s.close() }, r.spares)
+	}
 	attrs := []any{"method", r.method, "isolation", r.isolation, "bash", bash, "pidfdReaping", reaper.usesPidfds()}
 	if r.jobUser != nil {
 		attrs = append(attrs, "jobUID", r.jobUser.UID, "jobGID", r.jobUser.GID)
@@ -118,6 +124,11 @@ func New(opts Options) (*Runner, error) {
 // Method returns the containment method in use: "cgroup-v2",
 // "cgroup-v1-freezer" or "process-group".
 func (r *Runner) Method() string { return r.method }
+
+// Close releases what the runner keeps for trees it has not started yet (a
+// job init helper started ahead); trees that run carry on. Start must not
+// be called after Close.
+func (r *Runner) Close() { r.spares.close() }
 
 func findBash() (string, error) {
 	if st, err := os.Stat("/bin/bash"); err == nil && st.Mode()&0o111 != 0 {
@@ -379,18 +390,12 @@ func (r *Runner) start(spec Spec) (*Process, error) {
 	if err != nil {
 		return fail(err, stdoutR, stdoutW)
 	}
-	var cmd *exec.Cmd
-	var ispec *initSpec
 	env := treeEnv(spec.Env, spec.ID)
+	p.started = time.Now()
 	if r.isolation == IsolationNamespaces {
-		if ispec, err = r.initSpecFor(spec, env); err == nil {
-			p.helper, cmd, err = newInitLink(spec.ID, stdoutW, stderrW)
-		}
-		if err != nil {
-			return fail(err, stdoutR, stdoutW, stderrR, stderrW)
-		}
+		err = r.startIsolated(p, spec, env, info, stdoutW, stderrW)
 	} else {
-		cmd = &exec.Cmd{
+		p.cmd = &exec.Cmd{
 			Path:        r.bash,
 			Args:        []string{r.bash, "-e", "-c", "--", spec.Script},
 			Dir:         spec.Dir,
@@ -399,40 +404,26 @@ func (r *Runner) start(spec Spec) (*Process, error) {
 			Stderr:      stderrW,
 			SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: r.jobCredential()},
 		}
+		if err = startIn(p.cmd, p.cg, func(pid int) { info.pid = pid }, r.log); err != nil {
+			err = fmt.Errorf("runner: starting bash: %w", err)
+		}
 	}
-	p.started = time.Now()
-	err = startIn(cmd, p.cg, func(pid int) { info.pid = pid }, r.log)
 	stdoutW.Close()
 	stderrW.Close()
-	if p.helper != nil {
-		p.helper.closeChildEnds()
-		if err == nil {
-			if err = p.helper.handshake(cmd.Process.Pid, ispec); err != nil {
-				cmd.Process.Kill()
-				cmd.Wait()
-				reaper.waited(cmd.Process.Pid)
-				p.helper.close()
-			}
-		}
-		if err != nil {
-			p.helper.abandon()
-			return fail(fmt.Errorf("runner: starting an isolated tree: %w", err), stdoutR, stderrR)
-		}
-	} else if err != nil {
-		return fail(fmt.Errorf("runner: starting bash: %w", err), stdoutR, stderrR)
+	if err != nil {
+		return fail(err, stdoutR, stderrR)
 	}
-	p.cmd = cmd
-	p.pid = cmd.Process.Pid
+	p.pid = p.cmd.Process.Pid
 	st, err := readStat(p.pid)
 	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		reaper.waited(p.pid)
 		if p.helper != nil {
-			p.helper.abandon()
-			p.helper.close()
+			p.helper.discard()
+		} else {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+			reaper.waited(p.pid)
 		}
-		return fail(fmt.Errorf("runner: reading the main shell's start time: %w", err), stdoutR, stderrR)
+		return fail(fmt.Errorf("runner: reading the start time of the tree's first process: %w", err), stdoutR, stderrR)
 	}
 	p.handle = Handle{
 		ID:        spec.ID,
@@ -702,8 +693,10 @@ func (p *Process) killAll() error {
 		time.Sleep(5 * time.Millisecond)
 	}
 	if err == nil && p.helper != nil {
-		// Whatever of the namespace the scans could not find dies with
-		// the helper; it is gone once the helper has exited.
+		// The helper is outside the tree's cgroup; whatever of the
+		// namespace the scans could not find dies with it, and it is gone
+		// once the helper has exited.
+		unix.PidfdSendSignal(p.helper.pidfd, unix.SIGKILL, nil, 0)
 		err = p.helper.awaitExit(deadline)
 	}
 	if err != nil {

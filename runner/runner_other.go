@@ -45,3 +45,6 @@ func (r *Runner) JobCredential() (Credential, bool) { return Credential{}, false
 
 // HandOver does nothing.
 func (r *Runner) HandOver(dir string) error { return nil }
+
+// Close does nothing.
+func (r *Runner) Close() {}

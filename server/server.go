@@ -213,6 +213,7 @@ func (s *Server) Close() error {
 	s.http.Shutdown(ctx)
 	s.cp.Close()
 	s.engine.Stop()
+	s.runner.Close()
 	return s.db.Close()
 }
 
