@@ -43,6 +43,13 @@ func benchStart(b *testing.B, opts Options, warm bool) {
 	}
 }
 
+// isReady reports whether a spare is ready.
+func (s *spares) isReady() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ready != nil
+}
+
 // isolatedOptions isolates trees in namespaces, as nobody when the
 // benchmark runs as root.
 func isolatedOptions() Options {

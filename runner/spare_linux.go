@@ -28,13 +28,6 @@ func (s *spares) enable() {
 	s.refill()
 }
 
-// isReady reports whether a spare is ready.
-func (s *spares) isReady() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ready != nil
-}
-
 // take returns the ready helper (spare reports it), or a new one when none
 // is ready. The caller refills once the tree it takes the helper for runs,
 // so that starting the next spare does not compete with that start.

@@ -14,11 +14,10 @@ func readySpare(t *testing.T, r *Runner) int {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		r.spares.mu.Lock()
-		l := r.spares.ready
-		r.spares.mu.Unlock()
-		if l != nil {
-			return l.pid
+		if r.spares.isReady() {
+			r.spares.mu.Lock()
+			defer r.spares.mu.Unlock()
+			return r.spares.ready.pid
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("no spare job init helper became ready")
