@@ -137,6 +137,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	eng.Start()
 	if err := cp.Start(ctx); err != nil {
 		eng.Stop()
+		run.Close()
 		db.Close()
 		return nil, err
 	}
