@@ -93,3 +93,21 @@ func TestCloseEndsTheSpareHelper(t *testing.T) {
 		t.Errorf("spare %d still exists after Close", spare)
 	}
 }
+
+// settleSpare waits until the runner keeps a spare job init helper ready
+// and is starting none, so that a count of descriptors does not catch one
+// being started.
+func settleSpare(t testing.TB, r *Runner) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		r.spares.mu.Lock()
+		settled := !r.spares.enabled || r.spares.closed || r.spares.ready != nil && !r.spares.filling
+		r.spares.mu.Unlock()
+		if settled {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the runner's spare job init helper did not settle")
+		}
+	}
+}
