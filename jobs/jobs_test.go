@@ -1,10 +1,12 @@
 package jobs_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -261,10 +263,8 @@ func TestBootRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.db.Close()
-	b, _ := os.ReadFile(mark)
-	pid := strings.TrimSpace(string(b))
-	if _, err := os.Stat("/proc/" + pid); err != nil {
-		t.Fatalf("the tree of the first life is not running: %v", err)
+	if pids := treeOf(running.ID); len(pids) == 0 {
+		t.Fatal("the tree of the first life is not running")
 	}
 
 	second := newLife(t, data, "b2")
@@ -276,8 +276,8 @@ func TestBootRule(t *testing.T) {
 	if !strings.Contains(second.logOf(lost), "stopped while this job was running") {
 		t.Fatalf("log:\n%s", second.logOf(lost))
 	}
-	if st, err := os.ReadFile("/proc/" + pid + "/stat"); err == nil && !strings.Contains(string(st), ") Z") {
-		t.Fatalf("the tree of the dead life survived its restart: %s", st)
+	if pids := treeOf(running.ID); len(pids) != 0 {
+		t.Fatalf("the tree of the dead life survived its restart: %v", pids)
 	}
 	ran := second.waitEnd("pending")
 	if ran.Status != jobs.StatusSucceeded || ran.Boot != "b2" || !strings.Contains(second.logOf(ran), "ran in the second life") {
@@ -343,6 +343,9 @@ func TestCloseRecordsShutdown(t *testing.T) {
 	j := l.submit("sd", "touch '"+mark+"'; sleep 300")
 	waitFile(t, mark)
 	l.mgr.Close()
+	if pids := treeOf(j.ID); len(pids) != 0 {
+		t.Fatalf("the job's tree outlived Close: %v", pids)
+	}
 	got, err := l.mgr.Get(context.Background(), j.ID)
 	if err != nil || got.Status != jobs.StatusFailed || got.Reason != jobs.ReasonShutdown || got.Message != jobs.MessageShutdown {
 		t.Fatalf("job after Close: %+v %v", got, err)
@@ -394,7 +397,8 @@ func TestShutdownIsBoundedWhenTheStoreFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	mark := filepath.Join(t.TempDir(), "pid")
-	if _, err := mgr.Submit(context.Background(), "test", "t", "g", jobs.Spec{Script: "echo $$ > '" + mark + "'; sleep 300"}); err != nil {
+	j, err := mgr.Submit(context.Background(), "test", "t", "g", jobs.Spec{Script: "echo $$ > '" + mark + "'; sleep 300"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	waitFile(t, mark)
@@ -408,8 +412,28 @@ func TestShutdownIsBoundedWhenTheStoreFails(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Close waits for ever on a failing store")
 	}
-	b, _ := os.ReadFile(mark)
-	if st, err := os.ReadFile("/proc/" + strings.TrimSpace(string(b)) + "/stat"); err == nil && !strings.Contains(string(st), ") Z") {
-		t.Fatal("the job's tree outlived Close")
+	if pids := treeOf(j.ID); len(pids) != 0 {
+		t.Fatalf("the job's tree outlived Close: %v", pids)
 	}
+}
+
+// treeOf lists the living processes (as this test sees them) that carry a
+// job's tree marker.
+func treeOf(jobID string) []int {
+	want := []byte("\x00" + runner.MarkerEnv + "=" + jobID + "\x00")
+	var out []int
+	environs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	for _, name := range environs {
+		env, err := os.ReadFile(name)
+		if err != nil || !bytes.Contains(append(append([]byte{0}, env...), 0), want) {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(filepath.Dir(name), "stat"))
+		if err != nil || bytes.Contains(stat, []byte(") Z")) {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(name)))
+		out = append(out, pid)
+	}
+	return out
 }

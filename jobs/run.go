@@ -255,8 +255,13 @@ func (m *Manager) forget(id, logPath string) error {
 	return err
 }
 
-// prepareIsolation sets what the tree must not see: the hidden
-// directories, except the job's own workspace.
+// prepareIsolation hands the workspace over to the job user (when jobs
+// run as one) and sets what the tree must not see: the hidden directories
+// (the data directory), except the job's own workspace.
 func (m *Manager) prepareIsolation(spec *runner.Spec, ws string) error {
+	if err := m.cfg.Runner.HandOver(ws); err != nil {
+		return err
+	}
+	spec.Isolation = runner.Isolation{Hide: m.cfg.Hide, Keep: []string{ws}}
 	return nil
 }

@@ -118,6 +118,14 @@ func (rp *reaperT) addTree(t *treeInfo) error {
 	return nil
 }
 
+// setMain records the first process of a running tree when it was not
+// started through start's registered callback.
+func (rp *reaperT) setMain(t *treeInfo, pid int) {
+	rp.mu.Lock()
+	t.pid = pid
+	rp.mu.Unlock()
+}
+
 func (rp *reaperT) removeTree(id string) {
 	rp.mu.Lock()
 	delete(rp.trees, id)

@@ -16,6 +16,21 @@ const (
 	MethodProcessGroup    = "process-group"
 )
 
+// Isolation modes, as reported by Runner.Isolation and accepted by
+// Options.Isolation (see the package doc).
+const (
+	// IsolationNamespaces: every tree runs in its own mount and PID
+	// namespaces (and a user namespace when the server is not root), where
+	// the Spec's hidden directories are covered, its kept ones put back, and
+	// /proc shows only the tree's own processes.
+	IsolationNamespaces = "namespaces"
+	// IsolationJobUser: no namespaces; the server is root and trees run as
+	// Options.JobUser, kept out of the server's files by their permissions.
+	IsolationJobUser = "job-user"
+	// IsolationNone: trees run as the server's user and see what it sees.
+	IsolationNone = "none"
+)
+
 // MarkerEnv is the environment variable the runner sets to the tree's ID in
 // the main shell's environment; every descendant that does not clear its
 // environment carries it.
@@ -61,8 +76,38 @@ type Options struct {
 	// restricted as Spec.ID is; empty means no scope (Sweep does nothing).
 	Scope string
 
+	// Isolation forces an isolation mode (one of the Isolation*
+	// constants); New fails when it is not usable. Empty means: namespaces
+	// where the kernel allows them, else job-user when JobUser is set, else
+	// none.
+	Isolation string
+
+	// JobUser is the user and group trees run as. Only a server running as
+	// root may set it (New fails otherwise); nil, or 0:0, means the server's
+	// own user. Its supplementary groups are cleared.
+	JobUser *Credential
+
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+}
+
+// Credential is a numeric user and group ID.
+type Credential struct {
+	UID uint32 `json:"uid"`
+	GID uint32 `json:"gid"`
+}
+
+// Isolation says what a tree must not see of the server's files. It takes
+// effect under IsolationNamespaces only; the other modes rely on file
+// permissions (see the package doc).
+type Isolation struct {
+	// Hide lists existing directories the tree sees as empty and
+	// read-only (each is covered by an empty tmpfs in the tree's mount
+	// namespace).
+	Hide []string
+	// Keep lists existing directories inside Hide directories that the
+	// tree still sees, at their own paths, as they are.
+	Keep []string
 }
 
 // Spec describes one process tree to start.
@@ -76,7 +121,8 @@ type Spec struct {
 	// Script is run as `bash -e -c -- Script` (see the package doc).
 	Script string
 
-	// Dir is the working directory; empty means the server's.
+	// Dir is the working directory; empty means the server's, or / under
+	// IsolationNamespaces (the server's may be hidden).
 	Dir string
 
 	// Env is the complete environment of the script; nil means empty. Any
@@ -86,6 +132,9 @@ type Spec struct {
 	// OnLine, if not nil, is called for every line the tree writes to its
 	// stdout or stderr (see Line).
 	OnLine func(Line)
+
+	// Isolation hides directories from the tree (see Isolation).
+	Isolation Isolation
 }
 
 // Line is one line of output. Lines of one stream are delivered in order;
@@ -129,12 +178,14 @@ type Handle struct {
 	ID string `json:"id"`
 	// Method is the containment method the tree was started with.
 	Method string `json:"method"`
-	// PID is the main shell's process ID.
+	// PID is the process ID of the tree's first process: the main shell,
+	// or, under IsolationNamespaces, the job init helper, whose end ends
+	// the whole tree.
 	PID int `json:"pid"`
-	// PGID is the main shell's process group ID, which is also its session
-	// ID (the main shell is a session leader), equal to PID.
+	// PGID is that process's process group ID, which is also its session
+	// ID (it is a session leader), equal to PID.
 	PGID int `json:"pgid"`
-	// StartTime is the main shell's start time in clock ticks since boot
+	// StartTime is that process's start time in clock ticks since boot
 	// (field 22 of /proc/PID/stat); no process of the tree started earlier.
 	StartTime uint64 `json:"startTime"`
 	// BootID is the kernel's boot ID when the tree started; nothing of a

@@ -31,30 +31,35 @@ const (
 	drainMax  = 10 * time.Second
 )
 
-// Runner starts process trees with one containment method. It is safe for
-// concurrent use.
+// Runner starts process trees with one containment method and one
+// isolation mode. It is safe for concurrent use.
 type Runner struct {
-	method string
-	grace  time.Duration
-	log    *slog.Logger
-	bash   string
-	hier   *cgroupHier // nil for the process-group method
-	boot   string
-	scope  string
+	method    string
+	isolation string
+	jobUser   *Credential // nil: trees run as the server's user
+	grace     time.Duration
+	log       *slog.Logger
+	bash      string
+	hier      *cgroupHier // nil for the process-group method
+	boot      string
+	spares    *spares // job init helpers started ahead (IsolationNamespaces)
+	scope     string
 }
 
 var probeSeq atomic.Int64
 
 // New detects the containment method (or checks the one forced by
 // opts.Method) by creating a probe cgroup and starting a probe process in
-// it, and makes the calling process a child subreaper whose orphaned
-// descendants are collected by the runner (see the package doc).
+// it, then the isolation mode (or checks the one forced by opts.Isolation)
+// by starting a probe tree, and makes the calling process a child
+// subreaper whose orphaned descendants are collected by the runner (see
+// the package doc).
 func New(opts Options) (*Runner, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Runner{grace: opts.Grace, log: log, boot: bootID(), scope: opts.Scope}
+	r := &Runner{grace: opts.Grace, log: log, boot: bootID(), spares: &spares{log: log}, scope: opts.Scope}
 	if r.scope != "" {
 		if err := validateID(r.scope); err != nil {
 			return nil, fmt.Errorf("runner: scope: %w", err)
@@ -103,7 +108,18 @@ func New(opts Options) (*Runner, error) {
 	default:
 		r.method = MethodCgroupV1Freezer
 	}
-	attrs := []any{"method", r.method, "bash", bash, "pidfdReaping", reaper.usesPidfds()}
+	if err := r.setupIsolation(opts); err != nil {
+		return nil, err
+	}
+	if r.isolation == IsolationNamespaces {
+		r.spares.enable()
+		// A runner dropped without Close does not leave its spare behind.
+		runtime.AddCleanup(r, func(s *spares) { s.close() }, r.spares)
+	}
+	attrs := []any{"method", r.method, "isolation", r.isolation, "bash", bash, "pidfdReaping", reaper.usesPidfds()}
+	if r.jobUser != nil {
+		attrs = append(attrs, "jobUID", r.jobUser.UID, "jobGID", r.jobUser.GID)
+	}
 	if r.hier != nil {
 		attrs = append(attrs, "cgroupParent", r.hier.parent, "cgroupKill", r.hier.hasKill)
 	}
@@ -114,6 +130,15 @@ func New(opts Options) (*Runner, error) {
 // Method returns the containment method in use: "cgroup-v2",
 // "cgroup-v1-freezer" or "process-group".
 func (r *Runner) Method() string { return r.method }
+
+// Close releases what the runner keeps for trees it has not started yet (a
+// job init helper started ahead) and removes the scope's cgroup directory
+// if no tree uses it; trees that run carry on. Start must not be called
+// after Close.
+func (r *Runner) Close() {
+	r.spares.close()
+	r.removeScope()
+}
 
 func findBash() (string, error) {
 	if st, err := os.Stat("/bin/bash"); err == nil && st.Mode()&0o111 != 0 {
@@ -297,7 +322,8 @@ type Process struct {
 	r       *Runner
 	id      string
 	cmd     *exec.Cmd
-	pid     int
+	pid     int         // the main shell, or the job init helper when isolated in namespaces
+	helper  *initLink   // nil unless isolated in namespaces
 	cg      *treeCgroup // nil for the process-group method
 	handle  Handle
 	started time.Time
@@ -329,6 +355,12 @@ func (r *Runner) Start(spec Spec) (*Process, error) {
 	if err := validateID(spec.ID); err != nil {
 		return nil, err
 	}
+	return r.start(spec)
+}
+
+// start is Start without the check of the ID, which probes use to take
+// names no tree can have.
+func (r *Runner) start(spec Spec) (*Process, error) {
 	p := &Process{
 		r:       r,
 		id:      spec.ID,
@@ -371,30 +403,40 @@ func (r *Runner) Start(spec Spec) (*Process, error) {
 	if err != nil {
 		return fail(err, stdoutR, stdoutW)
 	}
-	cmd := &exec.Cmd{
-		Path:        r.bash,
-		Args:        []string{r.bash, "-e", "-c", "--", spec.Script},
-		Dir:         spec.Dir,
-		Env:         treeEnv(spec.Env, spec.ID, r.scope),
-		Stdout:      stdoutW,
-		Stderr:      stderrW,
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
-	}
+	env := treeEnv(spec.Env, spec.ID, r.scope)
 	p.started = time.Now()
-	err = startIn(cmd, p.cg, func(pid int) { info.pid = pid }, r.log)
+	if r.isolation == IsolationNamespaces {
+		err = r.startIsolated(p, spec, env, info, stdoutW, stderrW)
+	} else {
+		p.cmd = &exec.Cmd{
+			Path:        r.bash,
+			Args:        []string{r.bash, "-e", "-c", "--", spec.Script},
+			Dir:         spec.Dir,
+			Env:         env,
+			Stdout:      stdoutW,
+			Stderr:      stderrW,
+			SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: r.jobCredential()},
+		}
+		if err = startIn(p.cmd, p.cg, func(pid int) { info.pid = pid }, r.log); err != nil {
+			err = fmt.Errorf("runner: starting bash: %w", err)
+		}
+	}
 	stdoutW.Close()
 	stderrW.Close()
 	if err != nil {
-		return fail(fmt.Errorf("runner: starting bash: %w", err), stdoutR, stderrR)
+		return fail(err, stdoutR, stderrR)
 	}
-	p.cmd = cmd
-	p.pid = cmd.Process.Pid
+	p.pid = p.cmd.Process.Pid
 	st, err := readStat(p.pid)
 	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		reaper.waited(p.pid)
-		return fail(fmt.Errorf("runner: reading the main shell's start time: %w", err), stdoutR, stderrR)
+		if p.helper != nil {
+			p.helper.discard()
+		} else {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+			reaper.waited(p.pid)
+		}
+		return fail(fmt.Errorf("runner: reading the start time of the tree's first process: %w", err), stdoutR, stderrR)
 	}
 	p.handle = Handle{
 		ID:        spec.ID,
@@ -412,7 +454,10 @@ func (r *Runner) Start(spec Spec) (*Process, error) {
 		p.members.found = func(sts []procStat) { reaper.remember(spec.ID, sts) }
 	}
 	p.out = newOutput(spec.OnLine, stdoutR, stderrR)
-	r.log.Debug("runner: started", "id", spec.ID, "pid", p.pid, "method", r.method)
+	r.log.Debug("runner: started", "id", spec.ID, "pid", p.pid, "method", r.method, "isolation", r.isolation)
+	if p.helper != nil {
+		go p.helper.follow()
+	}
 	go p.supervise()
 	return p, nil
 }
@@ -480,7 +525,9 @@ func (p *Process) Kill() {
 // supervise drives the tree from the main shell's exit to the final Result.
 func (p *Process) supervise() {
 	var errs []error
-	if err := waitExited(p.pid); err != nil {
+	if p.helper != nil {
+		<-p.helper.exited
+	} else if err := waitExited(p.pid); err != nil {
 		errs = append(errs, fmt.Errorf("runner: waiting for the main shell: %w", err))
 	}
 	p.stateMu.Lock()
@@ -498,6 +545,10 @@ func (p *Process) supervise() {
 	reaper.pass()
 	werr := p.cmd.Wait()
 	reaper.waited(p.pid)
+	if p.helper != nil {
+		<-p.helper.gone
+		p.helper.close()
+	}
 	p.out.drain(drainIdle, drainMax)
 	if p.cg != nil {
 		if err := p.cg.remove(); err != nil {
@@ -509,6 +560,9 @@ func (p *Process) supervise() {
 	res := Result{Started: p.started}
 	if ps := p.cmd.ProcessState; ps != nil {
 		ws := ps.Sys().(syscall.WaitStatus)
+		if p.helper != nil {
+			ws = p.helper.mainStatus()
+		}
 		switch {
 		case ws.Exited():
 			res.ExitCode = ws.ExitStatus()
@@ -569,11 +623,20 @@ func (p *Process) rememberMembers() {
 	}
 }
 
-// empty reports whether no process of the tree is alive. Must be called
-// with p.mu held.
+// empty reports whether no process of the tree is alive, not counting a
+// job init helper that waits for the rest of its namespace to end. Must be
+// called with p.mu held.
 func (p *Process) empty() bool {
 	if p.gone {
 		return true
+	}
+	if p.helper != nil {
+		select {
+		case <-p.helper.gone:
+			return true
+		default:
+			return false
+		}
 	}
 	if p.cg != nil && !p.cg.empty() {
 		return false
@@ -587,6 +650,10 @@ func (p *Process) empty() bool {
 func (p *Process) awaitGone(deadline time.Time) {
 	t := time.NewTicker(pollStep)
 	defer t.Stop()
+	var helperGone chan struct{}
+	if p.helper != nil {
+		helperGone = p.helper.gone
+	}
 	for {
 		p.mu.Lock()
 		empty := p.empty()
@@ -597,6 +664,7 @@ func (p *Process) awaitGone(deadline time.Time) {
 		select {
 		case <-p.killNow:
 			return
+		case <-helperGone:
 		case <-t.C:
 		}
 	}
@@ -636,6 +704,13 @@ func (p *Process) killAll() error {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	if err == nil && p.helper != nil {
+		// The helper is outside the tree's cgroup; whatever of the
+		// namespace the scans could not find dies with it, and it is gone
+		// once the helper has exited.
+		unix.PidfdSendSignal(p.helper.pidfd, unix.SIGKILL, nil, 0)
+		err = p.helper.awaitExit(deadline)
 	}
 	if err != nil {
 		p.r.log.Warn("runner: tree not fully killed", "id", p.id, "err", err)

@@ -890,6 +890,7 @@ func TestReaperWithoutPidfds(t *testing.T) {
 func TestNoDescriptorLeak(t *testing.T) {
 	eachMethod(t, func(t *testing.T, r *Runner) {
 		count := func() int {
+			settleSpare(t, r)
 			ents, _ := os.ReadDir("/proc/self/fd")
 			return len(ents)
 		}

@@ -33,3 +33,18 @@ func (p *Process) Terminate(grace time.Duration) {}
 
 // Kill does nothing.
 func (p *Process) Kill() {}
+
+// ProtectServer returns ErrUnsupported.
+func ProtectServer() error { return ErrUnsupported }
+
+// Isolation returns the empty string.
+func (r *Runner) Isolation() string { return "" }
+
+// JobCredential reports no job user.
+func (r *Runner) JobCredential() (Credential, bool) { return Credential{}, false }
+
+// HandOver does nothing.
+func (r *Runner) HandOver(dir string) error { return nil }
+
+// Close does nothing.
+func (r *Runner) Close() {}

@@ -151,9 +151,8 @@ func (r *Runner) CgroupParent() string {
 	return filepath.Clean(r.hier.parent)
 }
 
-// Close removes the scope's cgroup directory if no tree uses it; call it
-// when the server is done with the runner (trees still running keep it).
-func (r *Runner) Close() {
+// removeScope removes the scope's cgroup directory if no tree uses it.
+func (r *Runner) removeScope() {
 	if r.hier != nil && r.scope != "" {
 		unix.Rmdir(r.hier.parent)
 	}

@@ -42,6 +42,9 @@ say() { echo "== $*"; }
 summary() { echo "e2e-cli: $PASS passed, $FAIL failed"; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pipewright-e2e.XXXXXX")
+# A root server runs the builds as nobody: they must pass through $TMP to
+# $RELEASE.
+chmod 711 "$TMP"
 SERVER_PID=""
 WATCHDOG_PID=""
 cleanup() {

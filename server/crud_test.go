@@ -853,7 +853,7 @@ func TestDeleteRunningPipelineAndRecreate(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
 	ts.gitRepo("crud-app", map[string]string{"README": "hi\n"})
-	pidFile := filepath.Join(t.TempDir(), "pid")
+	pidFile := filepath.Join(jobDir(t), "pid")
 	slow := declaration("busy", "crud-app", "", stage("Build", commandsAction("Build", 1, "echo $$ > "+pidFile, "sleep 60")))
 	if _, err := ts.client.CreatePipeline(ctx, &cp.CreatePipelineInput{Pipeline: slow}); err != nil {
 		t.Fatal(err)
@@ -861,11 +861,13 @@ func TestDeleteRunningPipelineAndRecreate(t *testing.T) {
 	var pid int
 	eventually(t, 30*time.Second, "the Build action to start", func() bool {
 		b, err := os.ReadFile(pidFile)
-		if err != nil {
+		a := ts.actionState("busy", "Build", "Build")
+		if err != nil || a == nil {
 			return false
 		}
-		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
-		return err == nil && pid > 0
+		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		pid = hostPID(aws.ToString(a.ExternalExecutionId), n)
+		return pid > 0
 	})
 	if _, err := ts.client.DeletePipeline(ctx, &cp.DeletePipelineInput{Name: aws.String("busy")}); err != nil {
 		t.Fatal(err)

@@ -25,9 +25,9 @@ func TestCommandsActionTimesOut(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, withGrace(200*time.Millisecond), withTimeouts(codepipeline.Timeouts{Commands: time.Second}))
 	ts.gitRepo("app", map[string]string{"a": "a"})
-	pids := filepath.Join(t.TempDir(), "pids")
+	pids := filepath.Join(jobDir(t), "pids")
 	id := ts.createPipeline(declaration("slow", "app", "", stage("Build", commandsAction("Tree", 1, treeCommands(pids)...))))
-	tree := treePIDs(t, pids)
+	tree := ts.treeOf("slow", "Build", "Tree", pids)
 	ts.waitStatus("slow", id, types.PipelineExecutionStatusFailed, 20*time.Second)
 	a := ts.actionState("slow", "Build", "Tree")
 	if a.Status != types.ActionExecutionStatusFailed || a.ErrorDetails == nil || !strings.Contains(aws.ToString(a.ErrorDetails.Message), "timed out") ||
@@ -54,7 +54,7 @@ func TestDeletePipelineRemovesItsFiles(t *testing.T) {
 	ts.waitStatus("keep", keep, types.PipelineExecutionStatusSucceeded, 20*time.Second)
 	done := ts.createPipeline(declaration("gone", "app", "", stage("Build", commandsAction("Make", 1, "echo built"))))
 	ts.waitStatus("gone", done, types.PipelineExecutionStatusSucceeded, 20*time.Second)
-	pids := filepath.Join(t.TempDir(), "pids")
+	pids := filepath.Join(jobDir(t), "pids")
 	ts.start("gone")
 	// A new execution whose Build runs while the pipeline is deleted.
 	decl := declaration("gone", "app", "", stage("Build", commandsAction("Make", 1, treeCommands(pids)...)))
@@ -62,8 +62,8 @@ func TestDeletePipelineRemovesItsFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts.start("gone")
-	tree := treePIDs(t, pids)
 	ts.waitAction("gone", "Build", "Make", types.ActionExecutionStatusInProgress)
+	tree := ts.treeOf("gone", "Build", "Make", pids)
 
 	files := func(pipeline string) (arts, logs []string) {
 		for _, a := range ts.listActions(pipeline) {

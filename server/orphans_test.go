@@ -86,16 +86,22 @@ func treeCommands(pids string) []string {
 	}
 }
 
-// treePIDs waits until the tree wrote its four pids and checks each runs.
-func treePIDs(t *testing.T, pids string) []int {
+// treeOf waits until the tree of an action's job wrote its four pids (in
+// its own PID namespace, when jobs are isolated) and returns them as the
+// test sees them, each checked to run.
+func (ts *testServer) treeOf(pipeline, stage, action, pids string) []int {
+	t := ts.t
 	t.Helper()
+	job := ts.jobOf(pipeline, stage, action)
 	var list []int
 	eventually(t, 20*time.Second, "the tree's 4 pids", func() bool {
 		b, _ := os.ReadFile(pids)
 		list = nil
 		for _, f := range strings.Fields(string(b)) {
 			n, _ := strconv.Atoi(f)
-			list = append(list, n)
+			if pid := hostPID(job, n); pid > 0 {
+				list = append(list, pid)
+			}
 		}
 		return len(list) == 4
 	})
@@ -132,11 +138,11 @@ func TestNoTreeOfAnEarlierLifeSurvives(t *testing.T) {
 	p := startServerProcess(t, bin, data, addr, "--stop-grace", "60s")
 	ts.client = newClient("http://"+addr, testKey, testSecret)
 
-	tagged, untagged := filepath.Join(t.TempDir(), "tagged"), filepath.Join(t.TempDir(), "untagged")
+	tagged, untagged := filepath.Join(jobDir(t), "tagged"), filepath.Join(jobDir(t), "untagged")
 	cancel := []types.Tag{{Key: aws.String("pipewright:abandon-cancels-jobs"), Value: aws.String("true")}}
 	tid := ts.createPipeline(declaration("tagged", "app", "", stage("Build", commandsAction("Tree", 1, treeCommands(tagged)...))), cancel...)
 	uid := ts.createPipeline(declaration("untagged", "app", "", stage("Build", commandsAction("Tree", 1, treeCommands(untagged)...))))
-	tp, up := treePIDs(t, tagged), treePIDs(t, untagged)
+	tp, up := ts.treeOf("tagged", "Build", "Tree", tagged), ts.treeOf("untagged", "Build", "Tree", untagged)
 
 	for _, x := range []struct{ name, id string }{{"tagged", tid}, {"untagged", uid}} {
 		if err := ts.stop(x.name, x.id, true, "abandon before a crash"); err != nil {

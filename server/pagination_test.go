@@ -89,7 +89,7 @@ func TestListTagsForResourcePages(t *testing.T) {
 func (ts *testServer) retriedExecution(name string, failures int) string {
 	ts.t.Helper()
 	ts.gitRepo("app", map[string]string{"a": "a"})
-	counter := filepath.Join(ts.t.TempDir(), "runs")
+	counter := filepath.Join(jobDir(ts.t), "runs")
 	flaky := commandsAction("Flaky", 1, fmt.Sprintf(`n=$(cat '%s' 2>/dev/null || echo 0); echo $((n+1)) > '%s'; [ "$n" -ge %d ]`, counter, counter, failures))
 	id := ts.createPipeline(declaration(name, "app", "", stage("Build", flaky, commandsAction("Steady", 1, "true"))))
 	for i := 0; i < failures; i++ {

@@ -77,34 +77,46 @@ func freeAddr(t *testing.T) string {
 
 // process is the real binary serving on addr.
 type process struct {
-	cmd  *exec.Cmd
-	addr string
+	cmd       *exec.Cmd
+	addr      string
+	isolation string // as its "pipewright listening" line says
 }
 
-func startBinary(t *testing.T, bin, data, addr string) *process {
+// startBinary starts the binary on data; each tweak may change the command
+// before it starts.
+func startBinary(t *testing.T, bin, data, addr string, tweaks ...func(*exec.Cmd)) *process {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--data", data, "--addr", addr, "--stop-grace", "500ms")
 	cmd.Env = append(os.Environ(), "PIPEWRIGHT_ACCESS_KEY_ID="+testKey, "PIPEWRIGHT_SECRET_ACCESS_KEY="+testSecret)
+	for _, tweak := range tweaks {
+		tweak(cmd)
+	}
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan struct{})
+	ready := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			if strings.Contains(sc.Text(), "pipewright listening") {
-				close(ready)
+				ready <- sc.Text()
 			}
 		}
 	}()
+	p := &process{cmd: cmd, addr: addr}
 	select {
-	case <-ready:
+	case line := <-ready:
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "isolation="); ok {
+				p.isolation = v
+			}
+		}
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("the server did not start")
 	}
-	return &process{cmd: cmd, addr: addr}
+	return p
 }
 
 func (p *process) kill9() {
@@ -129,7 +141,7 @@ func TestKill9CarriesOn(t *testing.T) {
 	t.Cleanup(func() { p.kill9() })
 	ts.client = newClient("http://"+addr, testKey, testSecret)
 
-	beat := filepath.Join(t.TempDir(), "beat")
+	beat := filepath.Join(jobDir(t), "beat")
 	run := ts.createPipeline(declaration("run", "app", "", stage("Build", commandsAction("Long", 1,
 		fmt.Sprintf(`sh -c 'trap "" TERM; i=0; while :; do i=$((i+1)); echo "$$ $i" > "%s"; sleep 0.05; done' &`, beat),
 		"sleep infinity &",
@@ -157,11 +169,15 @@ func TestKill9CarriesOn(t *testing.T) {
 	// three sleeps (the background one, the daemon and the one in front)
 	// carry the marker.
 	beating(t, beat, "the heartbeat of the SIGTERM-ignoring child")
+	// The heartbeat writes its PID in the tree's own PID namespace (when
+	// jobs are isolated); the test knows it by its PID here.
 	var heart int
 	if b, err := os.ReadFile(beat); err != nil || len(strings.Fields(string(b))) != 2 {
 		t.Fatalf("heartbeat file %q: %v", b, err)
-	} else if heart, _ = strconv.Atoi(strings.Fields(string(b))[0]); heart <= 0 {
+	} else if n, _ := strconv.Atoi(strings.Fields(string(b))[0]); n <= 0 {
 		t.Fatalf("heartbeat file %q", b)
+	} else if heart = hostPID(long, n); heart <= 0 {
+		t.Fatalf("no process of the tree has PID %d in its namespace", n)
 	}
 	var tree map[int]string
 	eventually(t, 30*time.Second, "the job's tree: the heartbeat and three sleeps", func() bool {

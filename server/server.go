@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -39,6 +40,12 @@ type Config struct {
 	Log             *slog.Logger
 	// Containment forces the runner's method ("" = detect), for tests.
 	Containment string
+	// JobUser is who jobs run as when the server runs as root: NAME or UID,
+	// optionally with :GROUP or :GID; empty means nobody (65534:65534). A
+	// server that is not root runs jobs as its own user and refuses it.
+	JobUser string
+	// Isolation forces the runner's isolation mode ("" = detect), for tests.
+	Isolation string
 	// Now is the clock of the services (nil = time.Now), for tests.
 	Now func() time.Time
 	// Timeouts overrides CodePipeline's action timeouts, for tests.
@@ -81,13 +88,28 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if err := runner.ProtectServer(); err != nil {
+		return nil, err
+	}
+	// The programs the server runs itself (git) do not inherit a key pair
+	// given in the environment.
+	os.Unsetenv("PIPEWRIGHT_ACCESS_KEY_ID")
+	os.Unsetenv("PIPEWRIGHT_SECRET_ACCESS_KEY")
+	jobUser, err := jobCredential(cfg.JobUser)
+	if err != nil {
+		return nil, err
+	}
 	work, logs := filepath.Join(cfg.Data, "work"), filepath.Join(cfg.Data, "logs")
 	for _, d := range []string{cfg.Data, cfg.GitRoot, work, logs} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
 		}
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "pipewright.db"))
+	dbPath := filepath.Join(cfg.Data, "pipewright.db")
+	if err := ownerOnly(dbPath); err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +118,23 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	run, err := runner.New(runner.Options{Grace: cfg.StopGrace, Logger: cfg.Log, Method: cfg.Containment, Scope: scopeOf(cfg.Data)})
+	run, err := runner.New(runner.Options{Grace: cfg.StopGrace, Logger: cfg.Log, Method: cfg.Containment, Scope: scopeOf(cfg.Data),
+		Isolation: cfg.Isolation, JobUser: jobUser})
+	if err == nil {
+		// The data directory is the server's alone (an existing one made
+		// looser is tightened). Without namespaces a job user must search,
+		// not list, its way to its workspace; everything else in them is
+		// 0700 or 0600.
+		mode := os.FileMode(0o700)
+		if run.Isolation() == runner.IsolationJobUser {
+			mode = 0o711
+		}
+		for _, d := range []string{cfg.Data, work} {
+			if err = os.Chmod(d, mode); err != nil {
+				break
+			}
+		}
+	}
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -122,6 +160,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	// running before anything of this life starts.
 	if err := jm.Start(ctx); err != nil {
 		jm.Close()
+		run.Close()
 		db.Close()
 		return nil, err
 	}
@@ -130,6 +169,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		cp.Close()
 		jm.Close()
 		eng.Stop()
+		run.Close()
 		db.Close()
 		return nil, err
 	}
@@ -153,6 +193,48 @@ func (s *Server) lookupKey(id string) (string, bool) {
 
 // Containment says how the runner contains process trees.
 func (s *Server) Containment() string { return s.runner.Method() }
+
+// Isolation says how the runner keeps jobs from the server's files and
+// processes: "namespaces", "job-user" or "none".
+func (s *Server) Isolation() string { return s.runner.Isolation() }
+
+// ownerOnly makes the database file exist with mode 0600, and its WAL and
+// shared-memory files too where they exist (SQLite creates those with the
+// database file's mode): a job user that may pass through the data
+// directory must not read them.
+func ownerOnly(db string) error {
+	f, err := os.OpenFile(db, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{db, db + "-wal", db + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// jobCredential resolves Config.JobUser: nil (the server's own user) when
+// the server is not root.
+func jobCredential(name string) (*runner.Credential, error) {
+	if os.Geteuid() != 0 {
+		if name != "" {
+			return nil, fmt.Errorf("--job-user %s: only a server running as root runs jobs as another user; this one runs as uid %d, and so do its jobs", name, os.Geteuid())
+		}
+		return nil, nil
+	}
+	if name == "" {
+		c := runner.NobodyCredential
+		return &c, nil
+	}
+	c, err := runner.ParseCredential(name)
+	if err != nil {
+		return nil, fmt.Errorf("--job-user: %w", err)
+	}
+	return &c, nil
+}
 
 // Serve answers requests on ln until Close.
 func (s *Server) Serve(ln net.Listener) error {

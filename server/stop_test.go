@@ -18,7 +18,7 @@ import (
 // gate is a file a test creates to let a waiting command finish.
 type gate string
 
-func newGate(t *testing.T) gate { return gate(filepath.Join(t.TempDir(), "gate")) }
+func newGate(t *testing.T) gate { return gate(filepath.Join(jobDir(t), "gate")) }
 
 // wait is a command that blocks until the gate is opened.
 func (g gate) wait() string {
@@ -128,7 +128,7 @@ func TestStopAndAbandonLeavesWorkRunning(t *testing.T) {
 	ts := startServer(t)
 	ts.gitRepo("app", map[string]string{"a": "a"})
 	g := newGate(t)
-	ran := filepath.Join(t.TempDir(), "ran-after-abandon")
+	ran := filepath.Join(jobDir(t), "ran-after-abandon")
 	id := ts.createPipeline(declaration("aband", "app", "",
 		stage("Build", commandsAction("Slow", 1, g.wait(), fmt.Sprintf("touch '%s'", ran)))))
 	ts.waitAction("aband", "Build", "Slow", types.ActionExecutionStatusInProgress)
@@ -168,7 +168,7 @@ func TestAbandonCancelsJobsTagKillsWholeTree(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, withGrace(500*time.Millisecond))
 	ts.gitRepo("app", map[string]string{"a": "a"})
-	pids := filepath.Join(t.TempDir(), "pids")
+	pids := filepath.Join(jobDir(t), "pids")
 	// A tree with a background child, a setsid'd grandchild, a
 	// double-forked daemon and a process that ignores SIGTERM.
 	cmds := []string{
@@ -181,13 +181,16 @@ func TestAbandonCancelsJobsTagKillsWholeTree(t *testing.T) {
 	tags := []types.Tag{{Key: aws.String("pipewright:abandon-cancels-jobs"), Value: aws.String("true")}}
 	id := ts.createPipeline(declaration("kill", "app", "", stage("Build", commandsAction("Tree", 1, cmds...))), tags...)
 	ts.waitAction("kill", "Build", "Tree", types.ActionExecutionStatusInProgress)
+	tree := ts.jobOf("kill", "Build", "Tree")
 	var list []int
 	eventually(t, 10*time.Second, "4 pids", func() bool {
 		b, _ := os.ReadFile(pids)
 		list = nil
 		for _, f := range strings.Fields(string(b)) {
 			n, _ := strconv.Atoi(f)
-			list = append(list, n)
+			if pid := hostPID(tree, n); pid > 0 {
+				list = append(list, pid)
+			}
 		}
 		return len(list) == 4
 	})
@@ -339,7 +342,7 @@ func TestRetryStoppedAndFailedStages(t *testing.T) {
 	ts := startServer(t)
 	ts.gitRepo("app", map[string]string{"a": "a"})
 	g := newGate(t)
-	flaky := filepath.Join(t.TempDir(), "flaky")
+	flaky := filepath.Join(jobDir(t), "flaky")
 	id := ts.createPipeline(declaration("retry", "app", "",
 		stage("Build", commandsAction("Slow", 1, g.wait()), commandsAction("Flaky", 2, fmt.Sprintf("test -e '%s'", flaky))),
 		stage("Deploy", commandsAction("Deploy", 1, "true"))))

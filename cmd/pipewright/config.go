@@ -22,6 +22,7 @@ type Config struct {
 	GitRoot   string
 	StopGrace time.Duration
 	Retention time.Duration
+	JobUser   string
 	LogLevel  string // one of logLevels
 	LogFormat string // one of logFormats
 }
@@ -69,6 +70,7 @@ func serveFlags(c *Config) *flag.FlagSet {
 	fs.StringVar(&c.GitRoot, "git-root", "", "the `DIR` of the git repositories CodeCommit actions read (default DATA/git)")
 	fs.DurationVar(&c.StopGrace, "stop-grace", c.StopGrace, "the `TIME` between SIGTERM and SIGKILL when a job's process tree is terminated")
 	fs.DurationVar(&c.Retention, "retention", c.Retention, "the `TIME` ended executions are kept, with their artifacts and logs (0: for ever)")
+	fs.StringVar(&c.JobUser, "job-user", "", "`WHO` jobs run as when pipewright runs as root: NAME or UID, with :GROUP or :GID (default nobody, 65534:65534)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "the least `LEVEL` logged: "+strings.Join(logLevels, ", "))
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "the log's `FORMAT` on stderr: text (key=value) or json")
 	return fs

@@ -34,7 +34,7 @@ func serve(ctx context.Context, c Config, out, logOut io.Writer) error {
 		return err
 	}
 	srv, err := server.Open(ctx, server.Config{
-		Data: c.Data, GitRoot: c.GitRoot, Region: c.Region, AccountID: c.AccountID, StopGrace: c.StopGrace, Retention: c.Retention,
+		Data: c.Data, GitRoot: c.GitRoot, Region: c.Region, AccountID: c.AccountID, StopGrace: c.StopGrace, Retention: c.Retention, JobUser: c.JobUser,
 		AccessKeyID: kp.AccessKeyID, SecretAccessKey: kp.SecretAccessKey, Log: log,
 	})
 	if err != nil {
@@ -48,7 +48,7 @@ func serve(ctx context.Context, c Config, out, logOut io.Writer) error {
 		fmt.Fprintln(out, "To use the aws CLI or an SDK with this server:")
 	}
 	writeExports(out, kp, c)
-	log.Info("pipewright listening", "addr", c.Addr, "data", c.Data, "region", c.Region, "containment", srv.Containment())
+	log.Info("pipewright listening", "addr", c.Addr, "data", c.Data, "region", c.Region, "containment", srv.Containment(), "isolation", srv.Isolation())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

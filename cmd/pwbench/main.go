@@ -137,6 +137,11 @@ func run(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
+	// Jobs of a root server run as nobody: they must pass through tmp to
+	// the fifos and files the bench shares with them.
+	if err := os.Chmod(tmp, 0o711); err != nil {
+		return err
+	}
 	defer func() {
 		if o.keep {
 			logf("kept %s", tmp)

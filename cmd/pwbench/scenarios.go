@@ -109,7 +109,8 @@ func (b *bench) benchStopWait(ctx context.Context, n int) (*waitResult, error) {
 	res := &waitResult{}
 	one := func(ctx context.Context, id string, record bool) error {
 		fifo := filepath.Join(dir, id)
-		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		// Readable by the job user the action runs as.
+		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 			return fmt.Errorf("mkfifo: %w", err)
 		}
 		defer os.Remove(fifo)
@@ -208,6 +209,13 @@ type startResult struct {
 func (b *bench) benchStart(ctx context.Context, n int) (*startResult, error) {
 	const name = "bench-start"
 	file := filepath.Join(b.tmp, "epochs")
+	// Writable by the job user the action runs as.
+	if err := os.WriteFile(file, nil, 0o666); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(file, 0o666); err != nil {
+		return nil, err
+	}
 	decl := declaration(name, "app", types.ExecutionModeSuperseded, stage("Build", commandsAction("Run", 1, "echo $EPOCHREALTIME >> "+shq(file))))
 	first, err := b.createPipeline(ctx, decl)
 	if err != nil {
