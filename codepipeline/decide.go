@@ -3,6 +3,8 @@ package codepipeline
 import (
 	"fmt"
 	"time"
+
+	"github.com/pipewright/pipewright/jobs"
 )
 
 // world is what the engine knows about one pipeline at one moment: its
@@ -10,9 +12,11 @@ import (
 // records in place and reports which ones changed and what to do after they
 // are persisted. It does no I/O, so it is table-tested on its own.
 type world struct {
-	now         time.Time
-	boot        string
-	timeouts    Timeouts
+	now      time.Time
+	boot     string
+	timeouts Timeouts
+	// logURL names where the log of a job will be (externalExecutionUrl).
+	logURL      func(jobID string) string
 	newID       func() string
 	def         *definition
 	transitions map[string]Transition
@@ -490,6 +494,13 @@ func (w *world) newRun(e *Execution, sr *StageRun, a *actionDef, c *changes) *Ac
 			r.Outputs = append(r.Outputs, OutputDecl{Name: o.name, Files: o.files})
 		}
 		r.OutputVariables = a.outputVariables
+		if a.kind == kindCommands {
+			// The job the run's id makes, known before it exists.
+			r.ExternalID = jobs.IDFor(jobOwner, r.ID)
+			if w.logURL != nil {
+				r.ExternalURL = w.logURL(r.ExternalID)
+			}
+		}
 		d := w.now.Add(w.timeouts.actionTimeout(a.kind))
 		r.Deadline = &d
 		c.effects = append(c.effects, effect{kind: effectStart, run: r})

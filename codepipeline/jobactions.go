@@ -61,9 +61,7 @@ func (s *Service) startJob(r *ActionRun, def *definition) {
 	}
 	if j.Status.Terminal() {
 		s.jobEnded(j)
-		return
 	}
-	s.recordExternal(r.ID, r.Pipeline, j)
 }
 
 // jobSpec is what a Commands run asks of the job layer.
@@ -88,20 +86,8 @@ func (s *Service) jobSpec(r *ActionRun, def *definition) jobs.Spec {
 // jobURL is where a job's log can be read on the server's machine.
 func jobURL(j *jobs.Job) string { return "file://" + j.LogPath }
 
-// recordExternal records the job that runs an action, so that
-// ListActionExecutions shows it (externalExecutionId) while it runs.
-func (s *Service) recordExternal(id, pipeline string, j *jobs.Job) {
-	err := s.updateRun(id, func(r *ActionRun) bool {
-		if r.ExternalID == j.ID {
-			return false
-		}
-		r.ExternalID, r.ExternalURL = j.ID, jobURL(j)
-		return true
-	})
-	if err == nil {
-		s.changed(pipeline)
-	}
-}
+// jobLogURL is jobURL for a job that may not exist yet.
+func (s *Service) jobLogURL(id string) string { return "file://" + s.jobs.LogPath(id) }
 
 // stopJob stops the job of an abandoned run (pipewright:abandon-cancels-jobs).
 func (s *Service) stopJob(r *ActionRun, reason string) {

@@ -54,7 +54,7 @@ func (s *Service) advance(ctx context.Context, name string) (time.Time, error) {
 			return err
 		}
 		w := &world{
-			now: s.now(), boot: s.engine.Boot(), timeouts: s.cfg.Timeouts, newID: newUUID,
+			now: s.now(), boot: s.engine.Boot(), timeouts: s.cfg.Timeouts, newID: newUUID, logURL: s.jobLogURL,
 			def: def, transitions: p.Transitions, execs: execs,
 			stageRuns: map[string]*StageRun{}, runs: map[string][]*ActionRun{},
 		}

@@ -115,10 +115,10 @@ func (m *Manager) Submit(ctx context.Context, owner, token, group string, spec S
 		if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		id := uuid.NewString()
+		id := IDFor(owner, token)
 		j = &Job{
 			ID: id, Owner: owner, Token: token, Group: group, Spec: spec, Status: StatusPending,
-			LogPath: filepath.Join(m.cfg.LogDir, id+".log"), Boot: m.cfg.Boot, Created: m.now(),
+			LogPath: m.LogPath(id), Boot: m.cfg.Boot, Created: m.now(),
 		}
 		created = true
 		return tx.CreateJob(j)
@@ -131,6 +131,19 @@ func (m *Manager) Submit(ctx context.Context, owner, token, group string, spec S
 	}
 	return j, nil
 }
+
+// jobIDSpace is the namespace of job ids derived from client tokens.
+var jobIDSpace = uuid.MustParse("6f1d4c7e-2b8a-4e55-9c3d-8a0f5e2b7d41")
+
+// IDFor is the id of the job an owner's client token makes: derived from
+// the token, so that an owner knows it (and can show it, or find the job's
+// log) before the job exists.
+func IDFor(owner, token string) string {
+	return uuid.NewSHA1(jobIDSpace, []byte(owner+"\x00"+token)).String()
+}
+
+// LogPath is the file that holds (or will hold) a job's log.
+func (m *Manager) LogPath(id string) string { return filepath.Join(m.cfg.LogDir, id+".log") }
 
 // Get returns a job.
 func (m *Manager) Get(ctx context.Context, id string) (*Job, error) {

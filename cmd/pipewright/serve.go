@@ -19,7 +19,9 @@ import (
 // binds its address before it writes anything: when the address cannot be
 // had, the data directory is left as it was.
 func serve(ctx context.Context, c Config, out, logOut io.Writer) error {
-	log := newLogger(c, logOut)
+	lw := newLogWriter(logOut)
+	defer lw.Close()
+	log := newLogger(c, lw)
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return listenError(c.Addr, err)
