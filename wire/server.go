@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -182,6 +183,9 @@ func (s *Server) serve(x *exchange, r *http.Request) {
 		return
 	}
 	x.Header()["Content-Type"] = []string{contentType}
+	// With its length given, an answer larger than net/http's 2 KiB
+	// response buffer goes out in one piece, not chunked in two writes.
+	x.Header()["Content-Length"] = []string{strconv.Itoa(len(b))}
 	x.WriteHeader(http.StatusOK)
 	x.Write(b)
 }

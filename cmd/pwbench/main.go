@@ -52,6 +52,7 @@ type options struct {
 	pprof          bool
 	quietWait      time.Duration
 	tmpdir         string
+	serverFlags    string
 }
 
 type bench struct {
@@ -86,6 +87,7 @@ func main() {
 	flag.StringVar(&o.only, "only", "abcde", "which figures to measure (letters of abcde; e is always measured)")
 	flag.BoolVar(&o.pprof, "pprof", false, "diagnose instead of measure: run cmd/pwbench/profserve (the same server with pprof hooks, built with go build) and keep a CPU profile and an execution trace of each figure in the temp dir (implies -keep)")
 	flag.StringVar(&o.tmpdir, "tmpdir", "", "where the temporary directory (the server's --data, fifos, files) is created (default $TMPDIR or /tmp)")
+	flag.StringVar(&o.serverFlags, "server-flags", "", "more flags for `pipewright serve`, space-separated (e.g. \"--log-level warn\"), to see what a setting costs")
 	flag.DurationVar(&o.quietWait, "quiet-wait", 2*time.Minute, "wait up to this long for other processes to leave the CPUs idle before measuring")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -177,7 +179,7 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	logf("starting %s serve on a free loopback port (data %s)", bin, data)
-	b.srv, err = startServer(ctx, bin, data, filepath.Join(tmp, "server.log"), env)
+	b.srv, err = startServer(ctx, bin, data, filepath.Join(tmp, "server.log"), env, strings.Fields(o.serverFlags))
 	if err != nil {
 		return err
 	}

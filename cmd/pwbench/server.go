@@ -49,7 +49,7 @@ func freePort() (string, error) {
 
 // startServer starts the binary on a free port over data and waits until it
 // answers signed requests.
-func startServer(ctx context.Context, bin, data, logPath string, extraEnv []string) (*serverProc, error) {
+func startServer(ctx context.Context, bin, data, logPath string, extraEnv, extraFlags []string) (*serverProc, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		addr, err := freePort()
@@ -60,7 +60,7 @@ func startServer(ctx context.Context, bin, data, logPath string, extraEnv []stri
 		if err != nil {
 			return nil, err
 		}
-		cmd := exec.Command(bin, "serve", "--addr", addr, "--data", data, "--stop-grace", "2s")
+		cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", data, "--stop-grace", "2s"}, extraFlags...)...)
 		cmd.Env = append(os.Environ(), "PIPEWRIGHT_ACCESS_KEY_ID="+benchKey, "PIPEWRIGHT_SECRET_ACCESS_KEY="+benchSecret)
 		cmd.Env = append(cmd.Env, extraEnv...)
 		cmd.Stdout, cmd.Stderr = logf, logf
