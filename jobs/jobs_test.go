@@ -84,6 +84,7 @@ func newLife(t *testing.T, data, boot string) *life {
 	mgr := jobs.New(jobs.Config{Store: db.Jobs(), Runner: run, Artifacts: arts, WorkDir: filepath.Join(data, "work"), LogDir: filepath.Join(data, "logs"),
 		Hide: []string{data}, Boot: boot, Grace: 500 * time.Millisecond})
 	mgr.Register("test", o)
+	mgr.Register("buggy", panicky{o})
 	l := &life{t: t, data: data, db: db, arts: arts, mgr: mgr, owner: o, boot: boot}
 	if err := mgr.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -436,4 +437,28 @@ func treeOf(jobID string) []int {
 		out = append(out, pid)
 	}
 	return out
+}
+
+// panicky is an owner whose Wanted panics, as a bug in an owner would.
+type panicky struct{ *owner }
+
+func (p panicky) Wanted(ctx context.Context, j *jobs.Job) bool { panic("owner bug") }
+
+// TestPanicFailsTheJobNotTheServer: a panic while a job runs fails that
+// job with the reason, and the layer goes on running others.
+func TestPanicFailsTheJobNotTheServer(t *testing.T) {
+	t.Parallel()
+	l := newLife(t, t.TempDir(), "b1")
+	defer l.close()
+	if _, err := l.mgr.Submit(context.Background(), "buggy", "p", "g", jobs.Spec{Script: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	end := l.waitEnd("p")
+	if end.Status != jobs.StatusFailed || end.Reason != jobs.ReasonInternal || !strings.Contains(end.Message, "owner bug") {
+		t.Fatalf("job whose run panicked: %+v", end)
+	}
+	l.submit("after", "true")
+	if j := l.waitEnd("after"); j.Status != jobs.StatusSucceeded {
+		t.Fatalf("a job after the panic: %+v", j)
+	}
 }
