@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -88,19 +89,35 @@ func listPIDs() ([]int, error) {
 }
 
 // hasMarker reports whether the environment pid was exec'ed with contains
-// exactly MarkerEnv=id.
-func hasMarker(pid int, id string) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	if err != nil || len(b) == 0 {
-		return false
+// exactly MarkerEnv=id. unsure is true when the environment could not be
+// told: a user process shows none while it is in the middle of an exec.
+func hasMarker(st procStat, id string) (has, unsure bool) {
+	b, ok := readEnviron(st)
+	if !ok {
+		return false, true
 	}
 	want := MarkerEnv + "=" + id
 	for _, e := range bytes.Split(b, []byte{0}) {
 		if string(e) == want {
-			return true
+			return true, false
 		}
 	}
-	return false
+	return false, false
+}
+
+// readEnviron reads a process's environment. ok is false when a user process
+// shows an empty one, as it does while it is between the two halves of an
+// exec (a process exec'ed with no environment at all looks the same).
+// Kernel threads have none and are reported as read.
+func readEnviron(st procStat) (b []byte, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(st.pid) + "/environ")
+	if err != nil {
+		return nil, true
+	}
+	if len(b) == 0 && st.pid != 2 && st.ppid != 2 {
+		return nil, false
+	}
+	return b, true
 }
 
 // cgroupOf returns pid's cgroup path (pid 0: the calling process) in the
@@ -194,9 +211,16 @@ type membership struct {
 // scan returns the living members of a tree (see the package doc), never
 // including the calling process.
 func (m *membership) scan() ([]procStat, error) {
+	out, _, err := m.scanSure()
+	return out, err
+}
+
+// scanSure is scan that also counts the candidates whose marker could not
+// be told (see hasMarker); a rescan a moment later tells them.
+func (m *membership) scanSure() (out []procStat, unsure int, err error) {
 	pids, err := listPIDs()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	self := os.Getpid()
 	var cands []procStat
@@ -231,12 +255,17 @@ func (m *membership) scan() ([]procStat, error) {
 	}
 	closure()
 	for _, st := range cands {
-		if !member[st.pid] && hasMarker(st.pid, m.id) {
+		if member[st.pid] {
+			continue
+		}
+		has, unknown := hasMarker(st, m.id)
+		if has {
 			member[st.pid] = true
+		} else if unknown {
+			unsure++
 		}
 	}
 	closure()
-	var out []procStat
 	for _, st := range cands {
 		if member[st.pid] {
 			out = append(out, st)
@@ -248,21 +277,27 @@ func (m *membership) scan() ([]procStat, error) {
 	if m.found != nil && len(out) > 0 {
 		m.found(out)
 	}
-	return out, nil
+	return out, unsure, nil
 }
 
 // stopAndKill SIGSTOPs every member, rescanning until a scan finds no member
 // that was not stopped yet (so a fork loop cannot outrun it), then SIGKILLs
 // them all. It returns the members it killed.
-func (m *membership) stopAndKill() ([]procStat, error) { return stopThenKill(m.scan) }
+func (m *membership) stopAndKill() ([]procStat, error) { return stopThenKill(m.scanSure) }
+
+// unsureFor bounds how long stopThenKill rescans for processes whose marker
+// could not be told: an exec ends well within it, and a process that
+// really has no environment is then taken for what it is.
+const unsureFor = 50 * time.Millisecond
 
 // stopThenKill SIGSTOPs every process scan finds, rescanning until a scan
-// finds none that was not stopped yet, then SIGKILLs them all and returns
-// them.
-func stopThenKill(scan func() ([]procStat, error)) ([]procStat, error) {
+// finds none that was not stopped yet and none that it could not tell
+// (for at most unsureFor), then SIGKILLs them all and returns them.
+func stopThenKill(scan func() ([]procStat, int, error)) ([]procStat, error) {
 	stopped := make(map[procKey]procStat)
+	var unsureSince time.Time
 	for round := 0; ; round++ {
-		members, err := scan()
+		members, unsure, err := scan()
 		if err != nil {
 			return nil, err
 		}
@@ -274,6 +309,15 @@ func stopThenKill(scan func() ([]procStat, error)) ([]procStat, error) {
 			fresh++
 			stopped[st.key()] = st
 			signalVerified(st.pid, unix.SIGSTOP, sameStart(st.start))
+		}
+		if fresh == 0 && unsure > 0 {
+			if unsureSince.IsZero() {
+				unsureSince = time.Now()
+			}
+			if time.Since(unsureSince) < unsureFor {
+				time.Sleep(time.Millisecond)
+				continue
+			}
 		}
 		if fresh == 0 || round >= 1000 {
 			break

@@ -169,8 +169,10 @@ func (rp *reaperT) attributable(st procStat) bool {
 				return true
 			}
 		}
-		if st.alive() && hasMarker(st.pid, t.id) {
-			return true
+		if st.alive() {
+			if has, _ := hasMarker(st, t.id); has {
+				return true
+			}
 		}
 	}
 	return false

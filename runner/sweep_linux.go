@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -84,10 +83,10 @@ func (r *Runner) sweepMarked(deadline time.Time) ([]procStat, error) {
 
 // marked lists the living processes of the scope that belong to no tree
 // running in this process, with their descendants.
-func (r *Runner) marked() ([]procStat, error) {
+func (r *Runner) marked() (out []procStat, unsure int, err error) {
 	pids, err := listPIDs()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	self := os.Getpid()
 	var cands []procStat
@@ -101,8 +100,11 @@ func (r *Runner) marked() ([]procStat, error) {
 			continue
 		}
 		cands = append(cands, st)
-		if id, ok := r.scopeTree(pid); ok && !reaper.running(id) {
+		id, ok, told := r.scopeTree(st)
+		if ok && !reaper.running(id) {
 			member[pid] = true
+		} else if !told {
+			unsure++
 		}
 	}
 	for changed := true; changed; {
@@ -114,23 +116,25 @@ func (r *Runner) marked() ([]procStat, error) {
 			}
 		}
 	}
-	var out []procStat
 	for _, st := range cands {
 		if member[st.pid] {
 			out = append(out, st)
 		}
 	}
-	return out, nil
+	return out, unsure, nil
 }
 
 // scopeTree returns the tree ID of a process that carries the runner's
-// scope marker.
-func (r *Runner) scopeTree(pid int) (string, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	if err != nil || len(b) == 0 {
-		return "", false
+// scope marker. told is false when its environment could not be read (see
+// readEnviron).
+func (r *Runner) scopeTree(st procStat) (id string, inScope, told bool) {
+	b, ok := readEnviron(st)
+	if !ok {
+		return "", false, false
 	}
-	inScope, id := false, ""
+	if len(b) == 0 {
+		return "", false, true
+	}
 	for _, e := range bytes.Split(b, []byte{0}) {
 		switch {
 		case string(e) == ScopeEnv+"="+r.scope:
@@ -139,7 +143,7 @@ func (r *Runner) scopeTree(pid int) (string, bool) {
 			id = string(e[len(MarkerEnv)+1:])
 		}
 	}
-	return id, inScope
+	return id, inScope, true
 }
 
 // CgroupParent returns the directory under which the runner creates tree

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,14 +60,42 @@ func (ts *testServer) open(opts ...option) {
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		ts.t.Fatal(err)
-	}
+	ln := listenFresh(ts.t)
 	go srv.Serve(ln)
 	ts.srv = srv
 	ts.url = "http://" + ln.Addr().String()
 	ts.client = newClient(ts.url, testKey, testSecret)
+}
+
+// usedPorts holds every port a test server of this process has listened
+// on. A port is not used twice: connections that an earlier server on it
+// has not closed yet would otherwise count as the new server's.
+var usedPorts = struct {
+	sync.Mutex
+	m map[int]bool
+}{m: map[int]bool{}}
+
+// listenFresh listens on a loopback port that no earlier test server of
+// this process used.
+func listenFresh(t *testing.T) net.Listener {
+	t.Helper()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		usedPorts.Lock()
+		seen := usedPorts.m[port]
+		usedPorts.m[port] = true
+		usedPorts.Unlock()
+		if !seen {
+			return ln
+		}
+		defer ln.Close()
+	}
+	t.Fatal("no fresh loopback port in 100 tries")
+	return nil
 }
 
 func (ts *testServer) close() {
