@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -95,4 +97,20 @@ func (m *Manager) Prune(ctx context.Context, before time.Time) int {
 		default:
 		}
 	}
+}
+
+// Forget deletes an ended job's record and its log (a job still running is
+// left alone: stop it first). A job that does not exist is no error.
+func (m *Manager) Forget(ctx context.Context, id string) error {
+	j, err := m.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !j.Status.Terminal() {
+		return fmt.Errorf("jobs: job %s is %s, not ended", id, j.Status)
+	}
+	return m.forget(id, j.LogPath)
 }

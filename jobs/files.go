@@ -145,3 +145,44 @@ func (m *Manager) zipOutput(dir string, o Output) (int, error) {
 	}
 	return n, nil
 }
+
+// MaxKept bounds each file of Spec.Keep.
+const MaxKept = 256 << 10
+
+// ReadKept reads one of the files Spec.Keep names from a running job's
+// workspace, as it is now (the job may be writing it): never following a
+// symbolic link, never more than MaxKept bytes. It returns nil when the
+// file does not exist (yet, or any longer).
+func (m *Manager) ReadKept(id, name string) []byte {
+	b, _ := readSmall(filepath.Join(m.workspace(id), filepath.Clean("/"+name)))
+	return b
+}
+
+// readKept reads the files of keep from the workspace ws.
+func readKept(ws string, keep []string) map[string][]byte {
+	if len(keep) == 0 {
+		return nil
+	}
+	out := map[string][]byte{}
+	for _, name := range keep {
+		if b, err := readSmall(filepath.Join(ws, filepath.Clean("/"+name))); err == nil {
+			out[name] = b
+		}
+	}
+	return out
+}
+
+// readSmall reads a regular file the job may have written, without
+// following a symbolic link (in its last component) or blocking on a fifo,
+// at most MaxKept bytes of it.
+func readSmall(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	return io.ReadAll(io.LimitReader(f, MaxKept))
+}

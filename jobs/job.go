@@ -77,6 +77,9 @@ type Job struct {
 	ExitCode  int
 	Outputs   []Artifact
 	Variables map[string]string
+	// Kept holds the files Spec.Keep named, as they were when the job
+	// ended (a file that did not exist is absent).
+	Kept map[string][]byte
 	// LogPath is the file that holds the job's output lines.
 	LogPath string
 	// Boot is the server life that runs (or ran) the job's process.
@@ -112,6 +115,15 @@ type Spec struct {
 	Variables []string `json:"variables,omitempty"`
 	// Timeout ends the job TimedOut after this long (zero: no limit).
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// OutputsOnFailure collects the outputs when the script failed too
+	// (not when the job was stopped, timed out or could not start), as a
+	// CodeBuild build uploads its artifacts after a failed BUILD phase.
+	OutputsOnFailure bool `json:"outputsOnFailure,omitempty"`
+	// Keep names small files of the workspace (relative to it) that the
+	// owner reads after the job ended: they are copied into Job.Kept
+	// before the workspace is discarded (at most MaxKept bytes each;
+	// symbolic links and other non-regular files are not read).
+	Keep []string `json:"keep,omitempty"`
 }
 
 // Artifact is an object of the artifact store.

@@ -116,8 +116,15 @@ func (m *Manager) execute(ctx context.Context, j *Job, lj *liveJob) (*lineLog, o
 	case res.Signal != "":
 		return log, outcome{status: StatusFailed, reason: ReasonExited, exitCode: res.ExitCode, message: fmt.Sprintf("The commands were killed by signal %s.", res.Signal)}
 	case res.ExitCode != 0:
-		return log, outcome{status: StatusFailed, reason: ReasonExited, exitCode: res.ExitCode,
+		failed := outcome{status: StatusFailed, reason: ReasonExited, exitCode: res.ExitCode,
 			message: fmt.Sprintf("Command did not exit successfully: exit status %d.%s", res.ExitCode, log.tail())}
+		if j.Spec.OutputsOnFailure {
+			if failed.outputs, err = m.collectOutputs(primary, j.Spec.Outputs); err != nil {
+				failed.outputs = nil
+				failed.message += " " + err.Error()
+			}
+		}
+		return log, failed
 	}
 	done := outcome{status: StatusSucceeded, reason: ReasonExited}
 	if len(j.Spec.Variables) > 0 {
@@ -217,6 +224,7 @@ func (m *Manager) finish(j *Job, lj *liveJob, log *lineLog, out outcome) {
 		}
 		log.close()
 	}
+	kept := readKept(m.workspace(j.ID), j.Spec.Keep)
 	m.discard(m.workspace(j.ID))
 	if forget {
 		m.forget(j.ID, j.LogPath)
@@ -227,7 +235,7 @@ func (m *Manager) finish(j *Job, lj *liveJob, log *lineLog, out outcome) {
 			return false
 		}
 		m.endRecord(cur, out.status, out.reason, out.message)
-		cur.ExitCode, cur.Outputs, cur.Variables = out.exitCode, out.outputs, out.vars
+		cur.ExitCode, cur.Outputs, cur.Variables, cur.Kept = out.exitCode, out.outputs, out.vars, kept
 		if o := lj.stopped(); o != nil {
 			cur.StopReason = o.text
 		}

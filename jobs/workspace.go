@@ -9,6 +9,11 @@ import (
 // workspace is the directory a job works in.
 func (m *Manager) workspace(id string) string { return filepath.Join(m.cfg.WorkDir, id) }
 
+// Workspace is the directory job id works in while it runs: its process
+// can write there, and its owner may read what Spec.Keep names (see
+// ReadKept) while it runs. It is discarded when the job ends.
+func (m *Manager) Workspace(id string) string { return m.workspace(id) }
+
 // trashDir is where discarded workspaces wait for the janitor.
 func (m *Manager) trashDir() string { return filepath.Join(m.cfg.WorkDir, ".trash") }
 

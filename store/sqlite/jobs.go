@@ -41,6 +41,7 @@ type jobDoc struct {
 	ExitCode   int               `json:"exitCode,omitempty"`
 	Outputs    []jobs.Artifact   `json:"outputs,omitempty"`
 	Variables  map[string]string `json:"variables,omitempty"`
+	Kept       map[string][]byte `json:"kept,omitempty"`
 	LogPath    string            `json:"logPath,omitempty"`
 	Boot       string            `json:"boot,omitempty"`
 	Handle     json.RawMessage   `json:"handle,omitempty"`
@@ -66,14 +67,14 @@ func scanJob(row interface{ Scan(...any) error }) (*jobs.Job, error) {
 		return nil, err
 	}
 	j.Spec, j.Reason, j.Message, j.ExitCode = d.Spec, d.Reason, d.Message, d.ExitCode
-	j.Outputs, j.Variables, j.LogPath, j.Boot, j.Handle = d.Outputs, d.Variables, d.LogPath, d.Boot, d.Handle
+	j.Outputs, j.Variables, j.Kept, j.LogPath, j.Boot, j.Handle = d.Outputs, d.Variables, d.Kept, d.LogPath, d.Boot, d.Handle
 	j.StopReason, j.Created, j.Started, j.Ended = d.StopReason, d.Created, d.Started, d.Ended
 	return &j, nil
 }
 
 func docOf(j *jobs.Job) []byte {
 	return mustJSON(jobDoc{
-		Spec: j.Spec, Reason: j.Reason, Message: j.Message, ExitCode: j.ExitCode, Outputs: j.Outputs, Variables: j.Variables,
+		Spec: j.Spec, Reason: j.Reason, Message: j.Message, ExitCode: j.ExitCode, Outputs: j.Outputs, Variables: j.Variables, Kept: j.Kept,
 		LogPath: j.LogPath, Boot: j.Boot, Handle: j.Handle, StopReason: j.StopReason, Created: j.Created, Started: j.Started, Ended: j.Ended,
 	})
 }

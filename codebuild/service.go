@@ -1,0 +1,100 @@
+// Package codebuild is pipewright's AWS CodeBuild: projects, and builds that
+// run buildspecs as real process trees through the job layer, with AWS's
+// phases, queue, limits, timeouts and StopBuild rules.
+package codebuild
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/pipewright/pipewright/artifacts"
+	"github.com/pipewright/pipewright/jobs"
+)
+
+// Config is what the service is built from.
+type Config struct {
+	Store     Store
+	Jobs      *jobs.Manager
+	Artifacts *artifacts.Store
+	// GitRoot holds the repositories CODECOMMIT sources name: repository
+	// NAME is GitRoot/NAME.
+	GitRoot string
+	// TempDir holds scratch files (source archives being written).
+	TempDir   string
+	Region    string
+	AccountID string
+	// MaxBuilds is how many builds run at once (zero: 4 per core); more
+	// wait QUEUED, at most 5 times as many.
+	MaxBuilds int
+	// BaseURL is the server's own URL, for the links builds carry.
+	BaseURL string
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// Service implements the CodeBuild operations and runs builds.
+type Service struct {
+	cfg   Config
+	store Store
+	jobs  *jobs.Manager
+	log   *slog.Logger
+
+	wake      chan struct{}
+	done      chan struct{}
+	closed    chan struct{}
+	closeOnce sync.Once
+	ctx       context.Context
+	cancel    context.CancelFunc
+}
+
+// jobOwner is the name the service submits its jobs under.
+const jobOwner = "codebuild"
+
+// New returns the service; Start begins running builds.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBuilds <= 0 {
+		cfg.MaxBuilds = 4 * runtime.NumCPU()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Service{cfg: cfg, store: cfg.Store, jobs: cfg.Jobs, log: cfg.Log,
+		wake: make(chan struct{}, 1), done: make(chan struct{}), closed: make(chan struct{}), ctx: ctx, cancel: cancel}
+	cfg.Jobs.Register(jobOwner, jobHandler{s})
+	return s
+}
+
+// Start carries on the builds an earlier life left (queued ones wait on,
+// those whose job ended are completed) and starts the scheduler.
+func (s *Service) Start(ctx context.Context) error {
+	go s.schedule()
+	s.poke()
+	return nil
+}
+
+// Close stops the scheduler. Running builds end with the job layer's
+// shutdown.
+func (s *Service) Close() {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		close(s.closed)
+		<-s.done
+	})
+}
+
+// poke wakes the scheduler.
+func (s *Service) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }

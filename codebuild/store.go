@@ -1,0 +1,121 @@
+package codebuild
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/pipewright/pipewright/codebuild/shape"
+)
+
+// Store is the persistence the CodeBuild service needs. Every method of Tx
+// works inside one transaction; Update and Progress commit all of fn's
+// writes or none. Updates are compare-and-set on RowVersion: when the
+// stored version is not the record's, the write returns ErrConflict and
+// changes nothing; on success the record's RowVersion is advanced.
+type Store interface {
+	// Update commits durably (what a user asked for: a project, a start,
+	// a stop).
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Progress commits so that a crash of the server never undoes it; a
+	// power loss may undo the latest ones (what the service derives).
+	Progress(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+}
+
+// Store errors.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	ErrConflict = errors.New("concurrent modification")
+)
+
+// Tx is one transaction of the Store.
+type Tx interface {
+	CreateProject(p *Project) error // ErrExists
+	GetProject(name string) (*Project, error)
+	UpdateProject(p *Project) error
+	DeleteProject(name string) error
+	// ListProjects returns every project, by name.
+	ListProjects() ([]*Project, error)
+
+	CreateBuild(b *Build) error // assigns Seq
+	GetBuild(id string) (*Build, error)
+	UpdateBuild(b *Build) error
+	DeleteBuild(id string) error
+	// ListBuildIDs returns the ids of a project's builds (every build when
+	// project is ""), oldest first.
+	ListBuildIDs(project string) ([]string, error)
+	// ActiveBuilds returns the builds that are not complete, oldest first.
+	ActiveBuilds() ([]*Build, error)
+	// FindBuildByToken returns the newest build of a project started with
+	// an idempotency token; ErrNotFound when there is none.
+	FindBuildByToken(project, token string) (*Build, error)
+}
+
+// Project is a build project as the API shows it, with what the service
+// keeps beside it.
+type Project struct {
+	shape.Project
+	// Builds counts the project's builds so far: the next build's number
+	// is Builds+1.
+	Builds     int64 `json:"pwBuilds"`
+	RowVersion int64 `json:"-"`
+}
+
+// Build is one build as the API shows it (Doc), with what the service
+// keeps to carry it out.
+type Build struct {
+	ID      string
+	Project string
+	Seq     int64
+	Doc     shape.Build
+	// Run is what the build runs, fixed at StartBuild.
+	Run RunSpec
+	// Token is the idempotencyToken of the StartBuild that made it.
+	Token string
+	// JobID is the job that runs the build once it left the queue.
+	JobID string
+	// Stop is the recorded StopBuild, if any.
+	Stop       *StopIntent
+	RowVersion int64
+}
+
+// RunSpec is the part of a build's settings that only the service needs.
+type RunSpec struct {
+	// Inputs are the source artifacts (CODEPIPELINE), primary first.
+	Inputs []InputArtifact `json:"inputs,omitempty"`
+	// Outputs name where the build's artifacts go (CODEPIPELINE).
+	Outputs []OutputArtifact `json:"outputs,omitempty"`
+	// Caller is whoever started the build (for the stop line's default).
+	Caller string `json:"caller,omitempty"`
+	// Request is the StartBuild that made the build, for RetryBuild.
+	Request *shape.StartBuildInput `json:"request,omitempty"`
+	// Digest tells the request apart from another with the same
+	// idempotency token.
+	Digest string `json:"digest,omitempty"`
+}
+
+// InputArtifact is an artifact-store object a build reads as a source.
+type InputArtifact struct {
+	Name   string `json:"name"`
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+}
+
+// OutputArtifact is where one of a build's artifacts is stored.
+type OutputArtifact struct {
+	// Identifier is "" for the primary artifact, else a secondary
+	// artifact's identifier in the buildspec.
+	Identifier string `json:"identifier,omitempty"`
+	Bucket     string `json:"bucket"`
+	Key        string `json:"key"`
+}
+
+// StopIntent is a recorded StopBuild.
+type StopIntent struct {
+	At time.Time `json:"at"`
+	// By is the caller (an access key id) or "codepipeline/PIPELINE".
+	By     string `json:"by"`
+	Reason string `json:"reason,omitempty"`
+}
