@@ -152,7 +152,7 @@ func (s *Service) ListBuilds(ctx context.Context, in *shape.ListBuildsInput) (*s
 	return s.listBuilds(ctx, "", in.GetSortOrder(), in.GetNextToken())
 }
 
-func (s *Service) ListBuildsForProject(ctx context.Context, in *shape.ListBuildsForProjectInput) (*shape.ListBuildsOutput, error) {
+func (s *Service) ListBuildsForProject(ctx context.Context, in *shape.ListBuildsForProjectInput) (*shape.ListBuildsForProjectOutput, error) {
 	name := projectName(in.GetProjectName())
 	if err := s.store.View(ctx, func(tx Tx) error { _, err := tx.GetProject(name); return err }); err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -164,7 +164,7 @@ func (s *Service) ListBuildsForProject(ctx context.Context, in *shape.ListBuilds
 	if err != nil {
 		return nil, err
 	}
-	return &shape.ListBuildsOutput{Ids: out.Ids, NextToken: out.NextToken}, nil
+	return &shape.ListBuildsForProjectOutput{Ids: out.Ids, NextToken: out.NextToken}, nil
 }
 
 // listBuilds pages through build ids, newest first unless ASCENDING.
@@ -388,7 +388,7 @@ func (s *Service) logsOf(project, id string, cfg *shape.LogsConfig) *shape.LogsL
 		}
 	}
 	arn := "arn:aws:logs:" + s.cfg.Region + ":" + s.cfg.AccountID + ":log-group:" + group + ":log-stream:" + stream
-	link := s.cfg.BaseURL + "/_pipewright/logs?group=" + group + "&stream=" + stream
+	link := s.baseURL() + "/_pipewright/logs?group=" + group + "&stream=" + stream
 	return &shape.LogsLocation{GroupName: &group, StreamName: &stream, DeepLink: &link, CloudWatchLogsArn: &arn,
 		CloudWatchLogs: cfg.GetCloudWatchLogs(), S3Logs: cfg.GetS3Logs()}
 }

@@ -71,7 +71,7 @@ func (s *Service) tick(launched map[string]bool) time.Duration {
 		if b.JobID != "" {
 			continue
 		}
-		queuedFor := time.Duration(b.Doc.GetQueuedTimeoutInMinutes()) * time.Minute
+		queuedFor := time.Duration(b.Doc.GetQueuedTimeoutInMinutes()) * s.cfg.Minute
 		since := now.Sub(current(&b.Doc).GetStartTime())
 		if since >= queuedFor {
 			s.queueTimeout(b)
@@ -237,7 +237,7 @@ func (s *Service) prepare(b *Build) (jobs.Spec, *phaseContext) {
 	})
 	return jobs.Spec{
 		Script: script, Env: env, Inputs: inputs, OutputsOnFailure: true,
-		Timeout: time.Duration(d.GetTimeoutInMinutes()) * time.Minute,
+		Timeout: time.Duration(d.GetTimeoutInMinutes()) * s.cfg.Minute,
 		Keep:    []string{phasesFile, exportedFile},
 	}, nil
 }
@@ -319,8 +319,8 @@ func (s *Service) buildEnv(b *Build) (env, protected []string) {
 		{"CODEBUILD_RESOLVED_SOURCE_VERSION", d.GetResolvedSourceVersion()},
 		{"CODEBUILD_SOURCE_REPO_URL", d.Source.GetLocation()},
 		{"CODEBUILD_START_TIME", strconv.FormatInt(d.GetStartTime().UnixMilli(), 10)},
-		{"CODEBUILD_BUILD_URL", s.cfg.BaseURL + "/_pipewright/builds/" + b.ID},
-		{"CODEBUILD_PUBLIC_BUILD_URL", s.cfg.BaseURL + "/_pipewright/builds/" + b.ID},
+		{"CODEBUILD_BUILD_URL", s.baseURL() + "/_pipewright/builds/" + b.ID},
+		{"CODEBUILD_PUBLIC_BUILD_URL", s.baseURL() + "/_pipewright/builds/" + b.ID},
 		{"CODEBUILD_CI", "true"},
 		{"AWS_REGION", s.cfg.Region},
 		{"AWS_DEFAULT_REGION", s.cfg.Region},

@@ -29,10 +29,14 @@ type Config struct {
 	// MaxBuilds is how many builds run at once (zero: 4 per core); more
 	// wait QUEUED, at most 5 times as many.
 	MaxBuilds int
-	// BaseURL is the server's own URL, for the links builds carry.
-	BaseURL string
-	Now     func() time.Time
-	Log     *slog.Logger
+	// BaseURL returns the server's own URL, for the links builds carry
+	// (nil or "": http://localhost).
+	BaseURL func() string
+	// Minute is how long a minute of timeoutInMinutes and
+	// queuedTimeoutInMinutes lasts (zero: a minute); for tests.
+	Minute time.Duration
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // Service implements the CodeBuild operations and runs builds.
@@ -60,6 +64,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Minute <= 0 {
+		cfg.Minute = time.Minute
 	}
 	if cfg.MaxBuilds <= 0 {
 		cfg.MaxBuilds = 4 * runtime.NumCPU()
@@ -98,3 +105,13 @@ func (s *Service) poke() {
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
+
+// baseURL is the server's own URL.
+func (s *Service) baseURL() string {
+	if s.cfg.BaseURL != nil {
+		if u := s.cfg.BaseURL(); u != "" {
+			return u
+		}
+	}
+	return "http://localhost"
+}

@@ -15,9 +15,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/pipewright/pipewright/artifacts"
+	"github.com/pipewright/pipewright/codebuild"
+	cbshape "github.com/pipewright/pipewright/codebuild/shape"
 	"github.com/pipewright/pipewright/codepipeline"
 	"github.com/pipewright/pipewright/codepipeline/shape"
 	"github.com/pipewright/pipewright/engine"
@@ -55,6 +58,12 @@ type Config struct {
 	Retention time.Duration
 	// HTTP bounds what clients can hold of the server (zero = defaults).
 	HTTP HTTPLimits
+	// MaxBuilds is how many CodeBuild builds run at once (zero: 4 per
+	// core); more wait QUEUED, up to five times as many.
+	MaxBuilds int
+	// BuildMinute is how long a minute of CodeBuild's timeouts lasts
+	// (zero: a minute), for tests.
+	BuildMinute time.Duration
 }
 
 // Server is a running pipewright.
@@ -66,7 +75,9 @@ type Server struct {
 	runner *runner.Runner
 	jobs   *jobs.Manager
 	cp     *codepipeline.Service
+	cb     *codebuild.Service
 	http   *httpFront
+	lnMu   sync.Mutex
 	ln     net.Listener
 }
 
@@ -150,10 +161,17 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Region: cfg.Region, AccountID: cfg.AccountID, Log: cfg.Log, Now: cfg.Now,
 	})
 	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, jobs: jm, cp: cp}
+	s.cb = codebuild.New(codebuild.Config{
+		Store: db.CodeBuild(), Jobs: jm, Artifacts: arts, GitRoot: cfg.GitRoot, TempDir: work,
+		Region: cfg.Region, AccountID: cfg.AccountID, MaxBuilds: cfg.MaxBuilds, Minute: cfg.BuildMinute, BaseURL: s.baseURL, Now: cfg.Now, Log: cfg.Log,
+	})
 	auth := &authenticator{v: &sigv4.Verifier{Region: cfg.Region, Lookup: s.lookupKey}}
 	api := wire.NewServer(auth, cfg.Log, &wire.Service{
 		TargetPrefix: shape.TargetPrefix, SigningName: shape.SigningName,
 		Ops: shape.Operations(cp), Known: shape.OperationNames,
+	}, &wire.Service{
+		TargetPrefix: cbshape.TargetPrefix, SigningName: cbshape.SigningName,
+		Ops: cbshape.Operations(s.cb), Known: cbshape.OperationNames,
 	})
 	s.http = newHTTPFront(api, cfg.HTTP, cfg.Log)
 	// The job layer starts first: it sweeps what an earlier life left
@@ -165,7 +183,16 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	eng.Start()
+	if err := s.cb.Start(ctx); err != nil {
+		s.cb.Close()
+		jm.Close()
+		eng.Stop()
+		run.Close()
+		db.Close()
+		return nil, err
+	}
 	if err := cp.Start(ctx); err != nil {
+		s.cb.Close()
 		cp.Close()
 		jm.Close()
 		eng.Stop()
@@ -238,8 +265,20 @@ func jobCredential(name string) (*runner.Credential, error) {
 
 // Serve answers requests on ln until Close.
 func (s *Server) Serve(ln net.Listener) error {
+	s.lnMu.Lock()
 	s.ln = ln
+	s.lnMu.Unlock()
 	return s.http.serve(ln)
+}
+
+// baseURL is the URL the server answers on once it serves.
+func (s *Server) baseURL() string {
+	s.lnMu.Lock()
+	defer s.lnMu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return "http://" + s.ln.Addr().String()
 }
 
 // Close shuts the server down: no new requests, running jobs terminated and
@@ -247,6 +286,7 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Close() error {
 	s.http.shutdown(15 * time.Second)
 	s.cp.Close()
+	s.cb.Close()
 	s.jobs.Close()
 	s.engine.Stop()
 	s.runner.Close()

@@ -22,6 +22,7 @@ type Config struct {
 	GitRoot   string
 	StopGrace time.Duration
 	Retention time.Duration
+	MaxBuilds int
 	JobUser   string
 	LogLevel  string // one of logLevels
 	LogFormat string // one of logFormats
@@ -70,6 +71,7 @@ func serveFlags(c *Config) *flag.FlagSet {
 	fs.StringVar(&c.GitRoot, "git-root", "", "the `DIR` of the git repositories CodeCommit actions read (default DATA/git)")
 	fs.DurationVar(&c.StopGrace, "stop-grace", c.StopGrace, "the `TIME` between SIGTERM and SIGKILL when a job's process tree is terminated")
 	fs.DurationVar(&c.Retention, "retention", c.Retention, "the `TIME` ended executions are kept, with their artifacts and logs (0: for ever)")
+	fs.IntVar(&c.MaxBuilds, "max-builds", c.MaxBuilds, "the `N` CodeBuild builds that run at once; more wait QUEUED, up to 5 times as many (0: 4 per core)")
 	fs.StringVar(&c.JobUser, "job-user", "", "`WHO` jobs run as when pipewright runs as root: NAME or UID, with :GROUP or :GID (default nobody, 65534:65534)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "the least `LEVEL` logged: "+strings.Join(logLevels, ", "))
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "the log's `FORMAT` on stderr: text (key=value) or json")
@@ -121,6 +123,8 @@ func parseServeFlags(args []string, stdout io.Writer) (Config, error) {
 		return bad("--stop-grace must not be negative")
 	case c.Retention < 0:
 		return bad("--retention must not be negative")
+	case c.MaxBuilds < 0:
+		return bad("--max-builds must not be negative")
 	case !slices.Contains(logLevels, c.LogLevel):
 		return bad("--log-level must be one of %s, not %q", strings.Join(logLevels, ", "), c.LogLevel)
 	case !slices.Contains(logFormats, c.LogFormat):

@@ -36,7 +36,7 @@ func serve(ctx context.Context, c Config, out, logOut io.Writer) error {
 		return err
 	}
 	srv, err := server.Open(ctx, server.Config{
-		Data: c.Data, GitRoot: c.GitRoot, Region: c.Region, AccountID: c.AccountID, StopGrace: c.StopGrace, Retention: c.Retention, JobUser: c.JobUser,
+		Data: c.Data, GitRoot: c.GitRoot, Region: c.Region, AccountID: c.AccountID, StopGrace: c.StopGrace, Retention: c.Retention, MaxBuilds: c.MaxBuilds, JobUser: c.JobUser,
 		AccessKeyID: kp.AccessKeyID, SecretAccessKey: kp.SecretAccessKey, Log: log,
 	})
 	if err != nil {
