@@ -23,6 +23,12 @@ type build struct {
 // in a fresh directory and collects what it left.
 func run(t *testing.T, src string, opts DriverOptions) build {
 	t.Helper()
+	return runWith(t, []string{"bash", "-e"}, src, opts)
+}
+
+// runWith is run with another outer shell (its argv before -c SCRIPT).
+func runWith(t *testing.T, outer []string, src string, opts DriverOptions) build {
+	t.Helper()
 	spec, err := Parse([]byte(src))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
@@ -34,7 +40,7 @@ func run(t *testing.T, src string, opts DriverOptions) build {
 	}
 	opts.PhaseFile = filepath.Join(tmp, "phases")
 	opts.VariablesFile = filepath.Join(tmp, "exported")
-	cmd := exec.Command("bash", "-e", "-c", Driver(spec, opts))
+	cmd := exec.Command(outer[0], append(outer[1:], "-c", Driver(spec, opts))...)
 	cmd.Dir = b.dir
 	cmd.Env = append(os.Environ(), "PROJECT_VAR=project")
 	out, err := cmd.CombinedOutput()
@@ -345,4 +351,21 @@ phases:
       - echo "in $PWD [$GONE]"
 `, DriverOptions{})
 	b.wantLines(t, "in "+b.dir+" []\n")
+}
+
+func TestDriverIgnoresAStrayResumeVariable(t *testing.T) {
+	t.Setenv("_PW_RESUME", "BUILD c 0 1 0 0 1")
+	b := run(t, "version: 0.2\nphases:\n  install:\n    commands: [echo install-ran]\n", DriverOptions{})
+	b.wantExit(t, false)
+	b.wantLines(t, "install-ran\n")
+	b.wantStates(t, allSucceeded...)
+}
+
+func TestDriverRunByDash(t *testing.T) {
+	for _, shell := range []string{"sh", "bash"} {
+		b := runWith(t, []string{"/bin/sh"}, "version: 0.2\nenv:\n  shell: "+shell+"\nphases:\n  build:\n    commands:\n      - cd / && X=1\n      - echo \"x=$X in $PWD\"\n      - exit 5\n", DriverOptions{})
+		b.wantExit(t, true)
+		b.wantLines(t, "x=1 in /\n", "Reason: exit status 5\n")
+		b.wantStates(t, "INSTALL:SUCCEEDED", "PRE_BUILD:SUCCEEDED", "BUILD:FAILED", "POST_BUILD:SUCCEEDED")
+	}
 }
