@@ -1,6 +1,7 @@
 package buildspec
 
 import (
+	"errors"
 	"regexp"
 	"strconv"
 	"strings"
@@ -39,8 +40,13 @@ func kindName(n *yaml.Node) string {
 	}
 }
 
+// typeError says that a key holds the wrong kind of value, in AWS's words:
+// "Expected X to be of string type: found subkeys instead at line 5, check
+// indentation and use quotes to escape special characters".
 func typeError(path, want string, n *yaml.Node) *Error {
-	return errorf(n.Line, "Expected %s to be of %s type: found %s instead%s", path, want, kindName(n), quoteHint)
+	e := errorf(n.Line, "Expected %s to be of %s type: found %s instead", path, want, kindName(n))
+	e.Message += quoteHint
+	return e
 }
 
 // eachKey calls fn for every key of a mapping, in order. A null node is an
@@ -57,13 +63,17 @@ func eachKey(n *yaml.Node, path string, fn func(key string, v *yaml.Node) error)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := deref(n.Content[i])
 		if k.Kind != yaml.ScalarNode {
-			return errorf(k.Line, "Expected the keys of %s to be strings: found %s instead%s", path, kindName(k), quoteHint)
+			return typeError("the keys of "+path, "string", k)
 		}
 		if seen[k.Value] {
 			return errorf(k.Line, "Duplicate key %s", join(path, k.Value))
 		}
 		seen[k.Value] = true
-		if err := fn(k.Value, deref(n.Content[i+1])); err != nil {
+		err := fn(k.Value, deref(n.Content[i+1]))
+		if err == errUnknownKey {
+			return unknownKey(path, k.Value, k.Line)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -78,12 +88,18 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-func unknownKey(path, key string, n *yaml.Node) *Error {
-	where := "at top level"
-	if path != "" {
-		where = "in " + path
+// errUnknownKey is what an eachKey callback returns for a key it does not
+// know; eachKey turns it into the message, with the key's line.
+var errUnknownKey = errors.New("unknown key")
+
+func unknownKey(path, key string, line int) *Error {
+	switch path {
+	case "":
+		return errorf(line, "Unknown key %q at top level", key)
+	case "phases":
+		return errorf(line, "Unknown phase %q in phases: expected install, pre_build, build or post_build", key)
 	}
-	return errorf(n.Line, "Unknown key %q %s", key, where)
+	return errorf(line, "Unknown key %q in %s", key, path)
 }
 
 // scalar reads a string value; a null is "". Numbers and booleans keep

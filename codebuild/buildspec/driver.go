@@ -52,7 +52,13 @@ type DriverOptions struct {
 // apply. The user's commands are run as written; everything else the
 // generator splices in is quoted. The driver's own names start with _pw_
 // or _PW_; a command that changes them, sets its own EXIT trap, or runs a
-// bare break or continue at top level disturbs the driver.
+// bare break or continue at top level disturbs the driver, and one that
+// execs another program ends the driver with it.
+//
+// A command that ends the shell (exit N, a failure under its own set -e)
+// counts as a command with status N: the driver carries on in a fresh
+// shell with the exported variables and working directory it left, but
+// not its unexported shell variables.
 func Driver(spec *Spec, opts DriverOptions) string {
 	var b strings.Builder
 	body := driverHeader(spec, opts) + driverBody
@@ -60,7 +66,9 @@ func Driver(spec *Spec, opts DriverOptions) string {
 	if spec.Env.Shell == ShellSh {
 		shell = "/bin/sh"
 	}
-	b.WriteString("set +e\n")
+	// The driver resumes when _PW_RESUME is set: one from the caller's
+	// environment must not make it skip phases.
+	b.WriteString("set +e\nunset _PW_RESUME _PW_RESUME_WHY _PW_RESUME_EWHY\n")
 	fmt.Fprintf(&b, "_pw_driver=%s\n", quote(body))
 	fmt.Fprintf(&b, "exec %s -c \"$_pw_driver\" pipewright-driver \"$_pw_driver\"\n", shell)
 	return b.String()

@@ -14,6 +14,8 @@ package buildspec
 // 0), and shell variables that were not exported are lost.
 //
 // Phase file lines (see ReadPhases) are appended with one printf each.
+// Times come from GNU date (+%s%3N); without it they are whole seconds,
+// and 0 (no time) when date cannot be run at all.
 const driverBody = `
 _pw_stamp() {
 	_pw_now=$(command date -u '+%s%3N %Y/%m/%d %H:%M:%S.%6N')
@@ -21,6 +23,9 @@ _pw_stamp() {
 	_pw_ts=${_pw_now#* }
 	case $_pw_ms in
 	'' | *[!0-9]*) _pw_ms=$(command date +%s)000 ;;
+	esac
+	case $_pw_ms in
+	'' | *[!0-9]*) _pw_ms=0 ;;
 	esac
 }
 _pw_log() {

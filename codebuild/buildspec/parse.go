@@ -63,7 +63,7 @@ func Parse(data []byte) (*Spec, error) {
 		case "proxy":
 			spec.HasProxy = true
 		default:
-			err = unknownKey("", k, v)
+			err = errUnknownKey
 		}
 		return err
 	})
@@ -107,7 +107,7 @@ func parseEnv(n *yaml.Node, env *Env) error {
 		case "git-credential-helper":
 			env.GitCredentialHelper, err = yesNo(v, path)
 		default:
-			err = unknownKey("env", k, v)
+			err = errUnknownKey
 		}
 		return err
 	})
@@ -153,7 +153,7 @@ func parsePhases(n *yaml.Node) ([]Phase, error) {
 	err := eachKey(n, "phases", func(k string, v *yaml.Node) error {
 		name, ok := phaseKeys[k]
 		if !ok {
-			return errorf(deref(v).Line, "Unknown phase %q in phases: expected install, pre_build, build or post_build", k)
+			return errUnknownKey
 		}
 		p, err := parsePhase(v, join("phases", k), name)
 		found[name] = p
@@ -188,7 +188,7 @@ func parsePhase(n *yaml.Node, path, name string) (Phase, error) {
 		case "finally":
 			p.Finally, err = stringList(v, kp)
 		default:
-			err = unknownKey(path, k, v)
+			err = errUnknownKey
 		}
 		return err
 	})
@@ -234,11 +234,11 @@ func parseArtifacts(n *yaml.Node, path string, primary bool) (*Artifacts, error)
 			a.S3Prefix, err = scalar(v, kp)
 		case "secondary-artifacts":
 			if !primary {
-				return unknownKey(path, k, v)
+				return errUnknownKey
 			}
 			a.Secondary, err = parseSecondary(v, kp)
 		default:
-			err = unknownKey(path, k, v)
+			err = errUnknownKey
 		}
 		return err
 	})
@@ -267,7 +267,7 @@ func parseCache(n *yaml.Node) (*Cache, error) {
 		case "key":
 			c.Key, err = scalar(v, "cache.key")
 		default:
-			err = unknownKey("cache", k, v)
+			err = errUnknownKey
 		}
 		return err
 	})

@@ -99,6 +99,9 @@ func millis(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("bad time %q", s)
 	}
+	if ms == 0 {
+		return time.Time{}, nil // the driver could not tell the time
+	}
 	return time.UnixMilli(ms), nil
 }
 
