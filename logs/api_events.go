@@ -95,6 +95,9 @@ func (s *Service) GetLogEvents(ctx context.Context, in *shape.GetLogEventsReques
 	if offset < 0 || offset > end {
 		offset = end
 	}
+	if offset, err = ev.lineStart(offset); err != nil {
+		return nil, err
+	}
 	p := newPage(in.GetLimit(), in.StartTime, in.EndTime)
 	p.endExclusive = true
 	var fwd, back int64

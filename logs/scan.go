@@ -95,6 +95,15 @@ func (r *forward) next() (line []byte, start, next int64, ok bool, err error) {
 	}
 }
 
+// lineStart returns offset when a line starts there, else where the line
+// it falls in starts: a token that was not made here cannot split a line.
+func (l *logFile) lineStart(offset int64) (int64, error) {
+	if offset <= 0 || l.f == nil {
+		return 0, nil
+	}
+	return (&logFile{f: l.f, size: offset}).completeEnd()
+}
+
 // completeEnd is the offset after the last newline: where the complete
 // lines end.
 func (l *logFile) completeEnd() (int64, error) {
