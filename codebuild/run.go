@@ -177,6 +177,11 @@ func (s *Service) launch(b *Build) {
 		})
 		return
 	}
+	if s.cfg.Logs != nil {
+		if err := s.cfg.Logs.Attach(s.ctx, b.Doc.Logs.GetGroupName(), b.Doc.Logs.GetStreamName(), s.jobs.LogPath(b.JobID), s.now()); err != nil {
+			s.log.Warn("codebuild: could not attach a build's log stream", "buildId", b.ID, "err", err)
+		}
+	}
 	if _, err := s.jobs.Submit(s.ctx, jobOwner, b.ID, b.Project, spec); err != nil && s.ctx.Err() == nil {
 		s.log.Error("codebuild: could not submit a build's job", "buildId", b.ID, "err", err)
 	}

@@ -19,6 +19,9 @@ type Config struct {
 	Store     Store
 	Jobs      *jobs.Manager
 	Artifacts *artifacts.Store
+	// Logs is the CloudWatch Logs service that serves build logs (nil:
+	// none).
+	Logs LogStreams
 	// GitRoot holds the repositories CODECOMMIT sources name: repository
 	// NAME is GitRoot/NAME.
 	GitRoot string
@@ -37,6 +40,12 @@ type Config struct {
 	Minute time.Duration
 	Now    func() time.Time
 	Log    *slog.Logger
+}
+
+// LogStreams is what the service needs of CloudWatch Logs: to make a
+// build's log file readable as its group's stream.
+type LogStreams interface {
+	Attach(ctx context.Context, group, stream, filePath string, created time.Time) error
 }
 
 // Service implements the CodeBuild operations and runs builds.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cb "github.com/aws/aws-sdk-go-v2/service/codebuild"
 	cbt "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 	"github.com/aws/smithy-go"
@@ -206,6 +207,18 @@ func TestCodeBuildPassingBuild(t *testing.T) {
 	}
 	if b.Logs == nil || aws.ToString(b.Logs.GroupName) != "/aws/codebuild/pass" || aws.ToString(b.Logs.StreamName) != strings.TrimPrefix(id, "pass:") {
 		t.Errorf("logs %+v", b.Logs)
+	}
+	events, err := ts.logsClient().GetLogEvents(guarded(t), &cwl.GetLogEventsInput{
+		LogGroupName: b.Logs.GroupName, LogStreamName: b.Logs.StreamName, StartFromHead: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("GetLogEvents of the build's stream: %v", err)
+	}
+	var text []string
+	for _, e := range events.Events {
+		text = append(text, aws.ToString(e.Message))
+	}
+	if all := strings.Join(text, "\n"); !strings.Contains(all, "in sub carried=yes greeting=hello number=1") {
+		t.Errorf("the build's log through CloudWatch Logs:\n%s", all)
 	}
 	second := startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("pass")})
 	if aws.ToInt64(second.BuildNumber) != 2 {

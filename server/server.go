@@ -25,6 +25,7 @@ import (
 	"github.com/pipewright/pipewright/codepipeline/shape"
 	"github.com/pipewright/pipewright/engine"
 	"github.com/pipewright/pipewright/jobs"
+	cwlogs "github.com/pipewright/pipewright/logs"
 	"github.com/pipewright/pipewright/runner"
 	"github.com/pipewright/pipewright/sigv4"
 	"github.com/pipewright/pipewright/store/sqlite"
@@ -76,6 +77,7 @@ type Server struct {
 	jobs   *jobs.Manager
 	cp     *codepipeline.Service
 	cb     *codebuild.Service
+	logs   *cwlogs.Service
 	http   *httpFront
 	lnMu   sync.Mutex
 	ln     net.Listener
@@ -160,9 +162,17 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		GitRoot: cfg.GitRoot, TempDir: work, Timeouts: cfg.Timeouts, Retention: cfg.Retention,
 		Region: cfg.Region, AccountID: cfg.AccountID, Log: cfg.Log, Now: cfg.Now,
 	})
-	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, jobs: jm, cp: cp}
+	// CloudWatch Logs: the files of streams made through its API are
+	// under DATA/cwlogs.
+	lg, err := cwlogs.New(cwlogs.Config{Store: db.Logs(), Dir: filepath.Join(cfg.Data, "cwlogs"),
+		Region: cfg.Region, AccountID: cfg.AccountID, Now: cfg.Now, Log: cfg.Log})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, jobs: jm, cp: cp, logs: lg}
 	s.cb = codebuild.New(codebuild.Config{
-		Store: db.CodeBuild(), Jobs: jm, Artifacts: arts, GitRoot: cfg.GitRoot, TempDir: work,
+		Store: db.CodeBuild(), Jobs: jm, Artifacts: arts, Logs: lg, GitRoot: cfg.GitRoot, TempDir: work,
 		Region: cfg.Region, AccountID: cfg.AccountID, MaxBuilds: cfg.MaxBuilds, Minute: cfg.BuildMinute, BaseURL: s.baseURL, Now: cfg.Now, Log: cfg.Log,
 	})
 	auth := &authenticator{v: &sigv4.Verifier{Region: cfg.Region, Lookup: s.lookupKey}}
@@ -172,7 +182,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}, &wire.Service{
 		TargetPrefix: cbshape.TargetPrefix, SigningName: cbshape.SigningName,
 		Ops: cbshape.Operations(s.cb), Known: cbshape.OperationNames,
-	})
+	}, lg.Wire())
 	s.http = newHTTPFront(api, cfg.HTTP, cfg.Log)
 	// The job layer starts first: it sweeps what an earlier life left
 	// running before anything of this life starts.
@@ -217,6 +227,10 @@ func (s *Server) lookupKey(id string) (string, bool) {
 	}
 	return "", false
 }
+
+// Logs is the CloudWatch Logs service, for the services that attach
+// their jobs' log files to it.
+func (s *Server) Logs() *cwlogs.Service { return s.logs }
 
 // Containment says how the runner contains process trees.
 func (s *Server) Containment() string { return s.runner.Method() }
