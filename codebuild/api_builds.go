@@ -21,7 +21,7 @@ import (
 const idempotencyWindow = 5 * time.Minute
 
 func (s *Service) StartBuild(ctx context.Context, in *shape.StartBuildInput) (*shape.StartBuildOutput, error) {
-	b, err := s.startBuild(ctx, in, callerOf(ctx), RunSpec{Caller: callerOf(ctx)})
+	b, err := s.startBuild(ctx, in, callerOf(ctx), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -36,9 +36,9 @@ func callerOf(ctx context.Context) string {
 	return "pipewright"
 }
 
-// startBuild records a new build of a project, QUEUED, and wakes the
-// scheduler. A token already used within the window returns its build.
-func (s *Service) startBuild(ctx context.Context, in *shape.StartBuildInput, initiator string, run RunSpec) (*Build, error) {
+// startBuild records a new build of a project, QUEUED, reading inputs as
+// its CODEPIPELINE source, and wakes the scheduler. A token already used within the window returns its build.
+func (s *Service) startBuild(ctx context.Context, in *shape.StartBuildInput, initiator string, inputs []InputArtifact) (*Build, error) {
 	name := projectName(in.GetProjectName())
 	digest := inputDigest(in)
 	var out *Build
@@ -71,7 +71,7 @@ func (s *Service) startBuild(ctx context.Context, in *shape.StartBuildInput, ini
 		if err := s.admit(tx, p); err != nil {
 			return err
 		}
-		b.Run.Caller, b.Run.Inputs, b.Run.Outputs, b.Run.Digest = run.Caller, run.Inputs, run.Outputs, digest
+		b.Run.Inputs, b.Run.Digest = inputs, digest
 		b.Token = in.GetIdempotencyToken()
 		p.Builds++
 		n := p.Builds
@@ -286,7 +286,7 @@ func (s *Service) RetryBuild(ctx context.Context, in *shape.RetryBuildInput) (*s
 	}
 	retry := *req
 	retry.IdempotencyToken = in.IdempotencyToken
-	b, err := s.startBuild(ctx, &retry, callerOf(ctx), RunSpec{Caller: callerOf(ctx), Inputs: prev.Run.Inputs, Outputs: prev.Run.Outputs})
+	b, err := s.startBuild(ctx, &retry, callerOf(ctx), prev.Run.Inputs)
 	if err != nil {
 		return nil, err
 	}

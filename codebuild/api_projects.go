@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/pipewright/pipewright/codebuild/shape"
 )
@@ -15,30 +16,9 @@ const (
 	defaultQueuedTimeout = 480 // minutes
 )
 
-// settings is what CreateProject and UpdateProject share.
-type settings struct {
-	Description             *string
-	Source                  *shape.ProjectSource
-	SecondarySources        []shape.ProjectSource
-	SourceVersion           *string
-	SecondarySourceVersions []shape.ProjectSourceVersion
-	Artifacts               *shape.ProjectArtifacts
-	SecondaryArtifacts      []shape.ProjectArtifacts
-	Cache                   *shape.ProjectCache
-	Environment             *shape.ProjectEnvironment
-	ServiceRole             *string
-	TimeoutInMinutes        *int32
-	QueuedTimeoutInMinutes  *int32
-	EncryptionKey           *string
-	Tags                    []shape.Tag
-	VpcConfig               *shape.VpcConfig
-	BadgeEnabled            *bool
-	LogsConfig              *shape.LogsConfig
-	FileSystemLocations     []shape.ProjectFileSystemLocation
-	BuildBatchConfig        *shape.ProjectBuildBatchConfig
-	ConcurrentBuildLimit    *int32
-	AutoRetryLimit          *int32
-}
+// settings is what CreateProject and UpdateProject share: their inputs
+// have the same members, so either converts to it.
+type settings shape.UpdateProjectInput
 
 // apply sets what the settings give on a project (nil members keep what it
 // has: UpdateProject changes only what it names).
@@ -167,7 +147,7 @@ func (s *Service) withDefaults(p *shape.Project) {
 func (s *Service) CreateProject(ctx context.Context, in *shape.CreateProjectInput) (*shape.CreateProjectOutput, error) {
 	name := in.GetName()
 	p := &Project{Project: shape.Project{Name: in.Name}}
-	settings(settingsOfCreate(in)).apply(&p.Project)
+	settings(*in).apply(&p.Project)
 	s.withDefaults(&p.Project)
 	if err := s.checkProject(&p.Project); err != nil {
 		return nil, err
@@ -184,20 +164,6 @@ func (s *Service) CreateProject(ctx context.Context, in *shape.CreateProjectInpu
 	return &shape.CreateProjectOutput{Project: &p.Project}, nil
 }
 
-func settingsOfCreate(in *shape.CreateProjectInput) settings {
-	return settings{in.Description, in.Source, in.SecondarySources, in.SourceVersion, in.SecondarySourceVersions, in.Artifacts,
-		in.SecondaryArtifacts, in.Cache, in.Environment, in.ServiceRole, in.TimeoutInMinutes, in.QueuedTimeoutInMinutes,
-		in.EncryptionKey, in.Tags, in.VpcConfig, in.BadgeEnabled, in.LogsConfig, in.FileSystemLocations, in.BuildBatchConfig,
-		in.ConcurrentBuildLimit, in.AutoRetryLimit}
-}
-
-func settingsOfUpdate(in *shape.UpdateProjectInput) settings {
-	return settings{in.Description, in.Source, in.SecondarySources, in.SourceVersion, in.SecondarySourceVersions, in.Artifacts,
-		in.SecondaryArtifacts, in.Cache, in.Environment, in.ServiceRole, in.TimeoutInMinutes, in.QueuedTimeoutInMinutes,
-		in.EncryptionKey, in.Tags, in.VpcConfig, in.BadgeEnabled, in.LogsConfig, in.FileSystemLocations, in.BuildBatchConfig,
-		in.ConcurrentBuildLimit, in.AutoRetryLimit}
-}
-
 func (s *Service) UpdateProject(ctx context.Context, in *shape.UpdateProjectInput) (*shape.UpdateProjectOutput, error) {
 	name := projectName(in.GetName())
 	var out *Project
@@ -206,7 +172,7 @@ func (s *Service) UpdateProject(ctx context.Context, in *shape.UpdateProjectInpu
 		if err != nil {
 			return err
 		}
-		settingsOfUpdate(in).apply(&p.Project)
+		settings(*in).apply(&p.Project)
 		s.withDefaults(&p.Project)
 		if err := s.checkProject(&p.Project); err != nil {
 			return err
@@ -266,19 +232,22 @@ func (s *Service) ListProjects(ctx context.Context, in *shape.ListProjectsInput)
 	if err := s.store.View(ctx, func(tx Tx) (err error) { all, err = tx.ListProjects(); return err }); err != nil {
 		return nil, err
 	}
-	key := func(p *Project) string { return p.GetName() }
+	at := func(p *Project) time.Time { return time.Time{} }
 	switch in.GetSortBy() {
 	case "CREATED_TIME":
-		key = func(p *Project) string { return sortableTime(p.Created) + p.GetName() }
+		at = func(p *Project) time.Time { return p.GetCreated() }
 	case "LAST_MODIFIED_TIME":
-		key = func(p *Project) string { return sortableTime(p.LastModified) + p.GetName() }
+		at = func(p *Project) time.Time { return p.GetLastModified() }
 	}
-	desc := in.GetSortOrder() == "DESCENDING"
 	sort.SliceStable(all, func(i, j int) bool {
-		if desc {
-			return key(all[i]) > key(all[j])
+		a, b := all[i], all[j]
+		if in.GetSortOrder() == "DESCENDING" {
+			a, b = b, a
 		}
-		return key(all[i]) < key(all[j])
+		if ta, tb := at(a), at(b); !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
+		return a.GetName() < b.GetName()
 	})
 	names := make([]string, len(all))
 	for i, p := range all {
@@ -289,11 +258,6 @@ func (s *Service) ListProjects(ctx context.Context, in *shape.ListProjectsInput)
 		return nil, err
 	}
 	return &shape.ListProjectsOutput{Projects: page, NextToken: next}, nil
-}
-
-func sortableTime(t interface{ MarshalJSON() ([]byte, error) }) string {
-	b, _ := t.MarshalJSON()
-	return string(b)
 }
 
 // pageOf returns one page of a list and the token of the next: the token is

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,20 +91,11 @@ func (s *Service) tick(launched map[string]bool) time.Duration {
 		}
 	}
 	for id := range launched {
-		if !slicesContainsID(active, id) {
+		if !slices.ContainsFunc(active, func(b *Build) bool { return b.ID == id }) {
 			delete(launched, id)
 		}
 	}
 	return next
-}
-
-func slicesContainsID(bs []*Build, id string) bool {
-	for _, b := range bs {
-		if b.ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 // dequeue moves a build from QUEUED to PROVISIONING and records the job it

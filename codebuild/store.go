@@ -85,10 +85,6 @@ type Build struct {
 type RunSpec struct {
 	// Inputs are the source artifacts (CODEPIPELINE), primary first.
 	Inputs []InputArtifact `json:"inputs,omitempty"`
-	// Outputs name where the build's artifacts go (CODEPIPELINE).
-	Outputs []OutputArtifact `json:"outputs,omitempty"`
-	// Caller is whoever started the build (for the stop line's default).
-	Caller string `json:"caller,omitempty"`
 	// Request is the StartBuild that made the build, for RetryBuild.
 	Request *shape.StartBuildInput `json:"request,omitempty"`
 	// Digest tells the request apart from another with the same
@@ -101,15 +97,6 @@ type InputArtifact struct {
 	Name   string `json:"name"`
 	Bucket string `json:"bucket"`
 	Key    string `json:"key"`
-}
-
-// OutputArtifact is where one of a build's artifacts is stored.
-type OutputArtifact struct {
-	// Identifier is "" for the primary artifact, else a secondary
-	// artifact's identifier in the buildspec.
-	Identifier string `json:"identifier,omitempty"`
-	Bucket     string `json:"bucket"`
-	Key        string `json:"key"`
 }
 
 // StopIntent is a recorded StopBuild.

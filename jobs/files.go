@@ -45,18 +45,13 @@ func exportTrailer(names []string, file string) string {
 // maxVariablesFile bounds what readExported reads.
 const maxVariablesFile = 1 << 20
 
-// readExported reads the variables the trailer saved. The file is the
-// job's: it is opened without following a symbolic link and read only if
-// it is a regular file, so a job cannot make the server read anything else.
+// readExported reads the variables the trailer saved.
 func readExported(file string) (map[string]string, error) {
-	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := openJobFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("the exported variables could not be read: %w", err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("the exported variables file is not a regular file")
-	}
 	b, err := io.ReadAll(io.LimitReader(f, maxVariablesFile+1))
 	if err != nil {
 		return nil, err
@@ -172,17 +167,29 @@ func readKept(ws string, keep []string) map[string][]byte {
 	return out
 }
 
-// readSmall reads a regular file the job may have written, without
-// following a symbolic link (in its last component) or blocking on a fifo,
-// at most MaxKept bytes of it.
+// readSmall reads at most MaxKept bytes of a file the job may have written
+// (see openJobFile).
 func readSmall(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := openJobFile(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
 	return io.ReadAll(io.LimitReader(f, MaxKept))
+}
+
+// openJobFile opens a file of a job's workspace for the server to read. The
+// file is the job's: it is opened without following a symbolic link (in
+// its last component) or blocking on a fifo, and only if it is a regular
+// file, so a job cannot make the server read anything else.
+func openJobFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", filepath.Base(path))
+	}
+	return f, nil
 }

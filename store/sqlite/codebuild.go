@@ -24,12 +24,7 @@ func (s cbStore) Progress(ctx context.Context, fn func(codebuild.Tx) error) erro
 }
 
 func (s cbStore) View(ctx context.Context, fn func(codebuild.Tx) error) error {
-	tx, err := s.db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	return fn(cbTx{ctx: ctx, tx: tx})
+	return s.db.readTx(ctx, func(tx *sql.Tx) error { return fn(cbTx{ctx: ctx, tx: tx}) })
 }
 
 type cbTx struct {
@@ -38,16 +33,7 @@ type cbTx struct {
 }
 
 func (t cbTx) cas(q string, args ...any) error {
-	res, err := t.tx.ExecContext(t.ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n != 1 {
-		return codebuild.ErrConflict
-	}
-	return nil
+	return casExec(t.ctx, t.tx, codebuild.ErrConflict, q, args...)
 }
 
 func cbNotFound(err error) error {

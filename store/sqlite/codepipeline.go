@@ -25,12 +25,7 @@ func (s cpStore) Progress(ctx context.Context, fn func(codepipeline.Tx) error) e
 }
 
 func (s cpStore) View(ctx context.Context, fn func(codepipeline.Tx) error) error {
-	tx, err := s.db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	return fn(cpTx{ctx: ctx, tx: tx})
+	return s.db.readTx(ctx, func(tx *sql.Tx) error { return fn(cpTx{ctx: ctx, tx: tx}) })
 }
 
 type cpTx struct {
@@ -42,21 +37,8 @@ func (t cpTx) exec(q string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(t.ctx, q, args...)
 }
 
-// cas runs an UPDATE whose WHERE holds the compare; no row changed means the
-// record moved on (or is gone).
 func (t cpTx) cas(q string, args ...any) error {
-	res, err := t.exec(q, args...)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n != 1 {
-		return codepipeline.ErrConflict
-	}
-	return nil
+	return casExec(t.ctx, t.tx, codepipeline.ErrConflict, q, args...)
 }
 
 func isUnique(err error) bool {

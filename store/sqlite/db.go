@@ -150,3 +150,31 @@ func (db *DB) writeTx(ctx context.Context, durable bool, fn func(*sql.Tx) error)
 	committed = true
 	return tx.Commit()
 }
+
+// readTx runs fn in a read-only transaction on the reader pool.
+func (db *DB) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// casExec runs a compare-and-set statement (an UPDATE or DELETE whose WHERE
+// holds the compare); when no row changed, the record moved on (or is gone)
+// and it returns conflict, the calling service's error for that.
+func casExec(ctx context.Context, tx *sql.Tx, conflict error, q string, args ...any) error {
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return conflict
+	}
+	return nil
+}

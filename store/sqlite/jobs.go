@@ -20,12 +20,7 @@ func (s jobStore) Progress(ctx context.Context, fn func(jobs.Tx) error) error {
 }
 
 func (s jobStore) View(ctx context.Context, fn func(jobs.Tx) error) error {
-	tx, err := s.db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	return fn(jobTx{ctx: ctx, tx: tx})
+	return s.db.readTx(ctx, func(tx *sql.Tx) error { return fn(jobTx{ctx: ctx, tx: tx}) })
 }
 
 type jobTx struct {
@@ -122,16 +117,9 @@ func (t jobTx) GetJobByToken(owner, token string) (*jobs.Job, error) {
 }
 
 func (t jobTx) UpdateJob(j *jobs.Job) error {
-	res, err := t.tx.ExecContext(t.ctx, `UPDATE jobs SET status = ?, active = ?, ended = ?, doc = ?, row_version = row_version + 1 WHERE id = ? AND row_version = ?`,
-		j.Status, activeFlag(j.Status), millis(j.Ended), docOf(j), j.ID, j.RowVersion)
-	if err != nil {
+	if err := casExec(t.ctx, t.tx, jobs.ErrConflict, `UPDATE jobs SET status = ?, active = ?, ended = ?, doc = ?, row_version = row_version + 1 WHERE id = ? AND row_version = ?`,
+		j.Status, activeFlag(j.Status), millis(j.Ended), docOf(j), j.ID, j.RowVersion); err != nil {
 		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		if err != nil {
-			return err
-		}
-		return jobs.ErrConflict
 	}
 	j.RowVersion++
 	return nil

@@ -19,12 +19,7 @@ func (s logsStore) Update(ctx context.Context, fn func(logs.Tx) error) error {
 }
 
 func (s logsStore) View(ctx context.Context, fn func(logs.Tx) error) error {
-	tx, err := s.db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	return fn(logsTx{ctx: ctx, tx: tx})
+	return s.db.readTx(ctx, func(tx *sql.Tx) error { return fn(logsTx{ctx: ctx, tx: tx}) })
 }
 
 type logsTx struct {
@@ -78,7 +73,7 @@ func (t logsTx) DeleteGroup(name string) error {
 	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM log_streams WHERE grp = ?`, name); err != nil {
 		return err
 	}
-	return t.deleted(t.tx.ExecContext(t.ctx, `DELETE FROM log_groups WHERE name = ?`, name))
+	return casExec(t.ctx, t.tx, logs.ErrNotFound, `DELETE FROM log_groups WHERE name = ?`, name)
 }
 
 func (t logsTx) CreateStream(s *logs.Stream) error {
@@ -102,24 +97,11 @@ func (t logsTx) ListStreams(group, prefix string) ([]*logs.Stream, error) {
 }
 
 func (t logsTx) UpdateStream(s *logs.Stream) error {
-	return t.deleted(t.tx.ExecContext(t.ctx, `UPDATE log_streams SET doc = ? WHERE grp = ? AND name = ?`, mustJSON(s), s.Group, s.Name))
+	return casExec(t.ctx, t.tx, logs.ErrNotFound, `UPDATE log_streams SET doc = ? WHERE grp = ? AND name = ?`, mustJSON(s), s.Group, s.Name)
 }
 
 func (t logsTx) DeleteStream(group, name string) error {
-	return t.deleted(t.tx.ExecContext(t.ctx, `DELETE FROM log_streams WHERE grp = ? AND name = ?`, group, name))
-}
-
-// deleted turns a statement that changed no row into logs.ErrNotFound.
-func (t logsTx) deleted(res sql.Result, err error) error {
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return logs.ErrNotFound
-	}
-	return nil
+	return casExec(t.ctx, t.tx, logs.ErrNotFound, `DELETE FROM log_streams WHERE grp = ? AND name = ?`, group, name)
 }
 
 // scanDocs decodes the one JSON doc column of every row.
