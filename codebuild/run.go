@@ -265,10 +265,11 @@ func (s *Service) archive(b *Build, repo, commit string) (jobs.Artifact, string,
 }
 
 // buildspecText is the buildspec a build runs: the source's buildspec
-// member when it holds YAML, else the file it names (buildspec.yml when
-// empty) in the primary source.
+// member when it holds YAML (a line break or a "key:"; a file name holds
+// neither), else the file it names (buildspec.yml when empty) in the
+// primary source.
 func buildspecText(member, sourceZip string) (string, *phaseContext) {
-	if strings.Contains(member, "\n") || strings.Contains(member, "version") {
+	if strings.ContainsAny(member, "\n:") {
 		return member, nil
 	}
 	name := member
