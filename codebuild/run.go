@@ -188,13 +188,8 @@ func (s *Service) prepare(b *Build) (jobs.Spec, *phaseContext) {
 	switch d.Source.GetType() {
 	case "CODECOMMIT":
 		repo := filepath.Join(s.cfg.GitRoot, repoName(d.Source.GetLocation()))
-		rev := d.GetSourceVersion()
-		var commit gitsource.Commit
-		var err error
-		if rev == "" {
-			rev = "HEAD"
-		}
-		if commit, err = gitsource.Lookup(s.ctx, repo, strings.TrimPrefix(rev, "refs/heads/")); err != nil {
+		commit, err := gitsource.Revision(s.ctx, repo, d.GetSourceVersion())
+		if err != nil {
 			return jobs.Spec{}, &phaseContext{"CLIENT_ERROR", "repository " + repoName(d.Source.GetLocation()) + ": " + err.Error()}
 		}
 		art, path, err := s.archive(b, repo, commit.ID)

@@ -375,3 +375,36 @@ func processesRunning(args ...string) []int {
 	}
 	return out
 }
+
+func TestCodeBuildCodeCommitSource(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	c := newCodeBuild(ts)
+	spec := "version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"file=$(cat file.txt) resolved=$CODEBUILD_RESOLVED_SOURCE_VERSION source=$CODEBUILD_SOURCE_VERSION\"\n"
+	first := ts.gitRepo("app", map[string]string{"buildspec.yml": spec, "file.txt": "one"})
+	second := ts.gitRepo("app", map[string]string{"file.txt": "two"})
+	noSourceProject(t, c, "cc", "", func(in *cb.CreateProjectInput) {
+		in.Source = &cbt.ProjectSource{Type: cbt.SourceTypeCodecommit, Location: aws.String("https://git-codecommit.us-east-1.amazonaws.com/v1/repos/app")}
+	})
+	for _, tc := range []struct{ version, commit, file string }{
+		{"", second, "two"},
+		{"main", second, "two"},
+		{first, first, "one"},
+	} {
+		in := &cb.StartBuildInput{ProjectName: aws.String("cc")}
+		if tc.version != "" {
+			in.SourceVersion = aws.String(tc.version)
+		}
+		b := waitComplete(t, c, aws.ToString(startBuild(t, c, in).Id))
+		if b.BuildStatus != cbt.StatusTypeSucceeded || aws.ToString(b.ResolvedSourceVersion) != tc.commit {
+			t.Errorf("sourceVersion %q: %s, resolved %q, phases %s", tc.version, b.BuildStatus, aws.ToString(b.ResolvedSourceVersion), phaseList(b))
+		}
+		if want := "file=" + tc.file + " resolved=" + tc.commit + " source=" + tc.version; !strings.Contains(buildLog(ts, aws.ToString(b.Id)), want) {
+			t.Errorf("sourceVersion %q: log lacks %q:\n%s", tc.version, want, buildLog(ts, aws.ToString(b.Id)))
+		}
+	}
+	b := waitComplete(t, c, aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("cc"), SourceVersion: aws.String("no-such-branch")}).Id))
+	if b.BuildStatus != cbt.StatusTypeFailed || !strings.Contains(phaseList(b), "DOWNLOAD_SOURCE:FAILED") {
+		t.Errorf("a missing branch: %s, phases %s", b.BuildStatus, phaseList(b))
+	}
+}
