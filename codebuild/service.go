@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pipewright/pipewright/artifacts"
@@ -61,6 +62,11 @@ type Service struct {
 	closeOnce sync.Once
 	ctx       context.Context
 	cancel    context.CancelFunc
+
+	// finishHook, when set by a test, is called instead of recording a
+	// build's job end, with the function that records it, so that a test
+	// can put a StopBuild in between.
+	finishHook atomic.Pointer[func(j *jobs.Job, record func())]
 }
 
 // jobOwner is the name the service submits its jobs under.

@@ -232,6 +232,9 @@ func (s *Server) lookupKey(id string) (string, bool) {
 // their jobs' log files to it.
 func (s *Server) Logs() *cwlogs.Service { return s.logs }
 
+// CodeBuild returns the CodeBuild service.
+func (s *Server) CodeBuild() *codebuild.Service { return s.cb }
+
 // Containment says how the runner contains process trees.
 func (s *Server) Containment() string { return s.runner.Method() }
 
