@@ -125,10 +125,33 @@ var zipBufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &
 //
 // dir must not change while ZipDir runs.
 func ZipDir(dir string, patterns []string, w io.Writer) (files int, err error) {
+	return ZipDirWith(dir, patterns, ZipOptions{}, w)
+}
+
+// ZipOptions are what a CodeBuild artifact adds to ZipDir's patterns.
+type ZipOptions struct {
+	// Exclude lists patterns (as ZipDir's) of files left out even when a
+	// pattern matches them (buildspec exclude-paths).
+	Exclude []string
+	// DiscardPaths stores each file under its base name alone (buildspec
+	// discard-paths); of several files with one name the first in walk
+	// order is kept.
+	DiscardPaths bool
+}
+
+// ZipDirWith is ZipDir with the options applied.
+func ZipDirWith(dir string, patterns []string, opts ZipOptions, w io.Writer) (files int, err error) {
 	pats, err := compilePatterns(patterns)
 	if err != nil {
 		return 0, err
 	}
+	var excl []pattern
+	if len(opts.Exclude) > 0 {
+		if excl, err = compilePatterns(opts.Exclude); err != nil {
+			return 0, err
+		}
+	}
+	names := map[string]bool{}
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return 0, fmt.Errorf("artifacts: zip %s: %w", dir, err)
@@ -160,8 +183,14 @@ func ZipDir(dir string, patterns []string, w io.Writer) (files int, err error) {
 			}
 			return nil
 		}
-		if !matchFile(pats, segs) {
+		if !matchFile(pats, segs) || excl != nil && matchFile(excl, segs) {
 			return nil
+		}
+		name := rel
+		if opts.DiscardPaths {
+			if name = segs[len(segs)-1]; names[name] {
+				return nil
+			}
 		}
 		src := p
 		fi, err := d.Info()
@@ -177,9 +206,10 @@ func ZipDir(dir string, patterns []string, w io.Writer) (files int, err error) {
 		if !fi.Mode().IsRegular() {
 			return nil
 		}
-		if err := addFile(zw, rel, src, fi, *bp); err != nil {
+		if err := addFile(zw, name, src, fi, *bp); err != nil {
 			return err
 		}
+		names[name] = true
 		files++
 		return nil
 	})

@@ -39,8 +39,13 @@ func writeTree(t testing.TB, dir string, files map[string]string) {
 // zipNames zips dir with patterns and returns the sorted entry names.
 func zipNames(t *testing.T, dir string, patterns []string) []string {
 	t.Helper()
+	return zipNamesWith(t, dir, patterns, ZipOptions{})
+}
+
+func zipNamesWith(t *testing.T, dir string, patterns []string, opts ZipOptions) []string {
+	t.Helper()
 	var buf bytes.Buffer
-	n, err := ZipDir(dir, patterns, &buf)
+	n, err := ZipDirWith(dir, patterns, opts, &buf)
 	if err != nil {
 		t.Fatalf("ZipDir(%q): %v", patterns, err)
 	}
@@ -57,6 +62,29 @@ func zipNames(t *testing.T, dir string, patterns []string) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+func TestZipDirWithExcludeAndDiscardPaths(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"a/x.txt": "1", "a/y.log": "2", "b/x.txt": "3", "b/c/z.txt": "4", "top.txt": "5"})
+	for _, tc := range []struct {
+		name     string
+		patterns []string
+		opts     ZipOptions
+		want     string
+	}{
+		{"exclude", []string{"**/*"}, ZipOptions{Exclude: []string{"**/*.log", "b/c/**"}}, "a/x.txt b/x.txt top.txt"},
+		{"discard paths, first name wins", []string{"**/*.txt"}, ZipOptions{DiscardPaths: true}, "top.txt x.txt z.txt"},
+		{"both", []string{"**/*"}, ZipOptions{DiscardPaths: true, Exclude: []string{"top.txt"}}, "x.txt y.log z.txt"},
+	} {
+		if got := strings.Join(zipNamesWith(t, dir, tc.patterns, tc.opts), " "); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := ZipDirWith(dir, []string{"**/*"}, ZipOptions{Exclude: []string{"../x"}}, &buf); err == nil {
+		t.Error("an exclude pattern with .. was accepted")
+	}
 }
 
 func TestZipDirPatterns(t *testing.T) {

@@ -21,7 +21,7 @@ import (
 const idempotencyWindow = 5 * time.Minute
 
 func (s *Service) StartBuild(ctx context.Context, in *shape.StartBuildInput) (*shape.StartBuildOutput, error) {
-	b, err := s.startBuild(ctx, in, callerOf(ctx), nil)
+	b, err := s.start(ctx, in, callerOf(ctx), startExtra{token: in.GetIdempotencyToken()})
 	if err != nil {
 		return nil, err
 	}
@@ -36,9 +36,24 @@ func callerOf(ctx context.Context) string {
 	return "pipewright"
 }
 
-// startBuild records a new build of a project, QUEUED, reading inputs as
-// its CODEPIPELINE source, and wakes the scheduler. A token already used within the window returns its build.
-func (s *Service) startBuild(ctx context.Context, in *shape.StartBuildInput, initiator string, inputs []InputArtifact) (*Build, error) {
+// startExtra is what a start carries beside the StartBuild request.
+type startExtra struct {
+	// id is the build's id when the caller's token fixes it (a pipeline's);
+	// "" makes a new one.
+	id string
+	// token is a user's idempotencyToken (one build per token for
+	// idempotencyWindow) or a pipeline's token (one build for ever).
+	token string
+	// inputs and outputs are a pipeline action's artifacts; pipeline its
+	// name.
+	inputs, outputs []ArtifactRef
+	pipeline        string
+}
+
+// start records a new build of a project, QUEUED, and wakes the scheduler.
+// A user's token already used within the window returns its build, as does
+// a pipeline's token whatever its age.
+func (s *Service) start(ctx context.Context, in *shape.StartBuildInput, initiator string, extra startExtra) (*Build, error) {
 	name := projectName(in.GetProjectName())
 	digest := inputDigest(in)
 	var out *Build
@@ -51,11 +66,16 @@ func (s *Service) startBuild(ctx context.Context, in *shape.StartBuildInput, ini
 			return err
 		}
 		now := s.now()
-		if tok := in.GetIdempotencyToken(); tok != "" {
-			prev, err := tx.FindBuildByToken(name, tok)
+		if extra.id != "" {
+			if prev, err := tx.GetBuild(extra.id); err == nil {
+				out = prev
+				return nil
+			}
+		} else if extra.token != "" {
+			prev, err := tx.FindBuildByToken(name, extra.token)
 			if err == nil && now.Sub(prev.Doc.GetStartTime()) < idempotencyWindow {
 				if prev.Run.Digest != digest {
-					return invalidInput("Idempotency token %s was used with different parameters within the last 5 minutes", tok)
+					return invalidInput("Idempotency token %s was used with different parameters within the last 5 minutes", extra.token)
 				}
 				out = prev
 				return nil
@@ -64,15 +84,15 @@ func (s *Service) startBuild(ctx context.Context, in *shape.StartBuildInput, ini
 				return err
 			}
 		}
-		b, err := s.newBuild(p, in, initiator, now)
+		b, err := s.newBuild(p, in, extra.id, initiator, now)
 		if err != nil {
 			return err
 		}
 		if err := s.admit(tx, p); err != nil {
 			return err
 		}
-		b.Run.Inputs, b.Run.Digest = inputs, digest
-		b.Token = in.GetIdempotencyToken()
+		b.Token = extra.token
+		b.Run.Inputs, b.Run.Outputs, b.Run.Pipeline, b.Run.Digest = extra.inputs, extra.outputs, extra.pipeline, digest
 		p.Builds++
 		n := p.Builds
 		b.Doc.BuildNumber = &n
@@ -221,9 +241,12 @@ func (s *Service) stopBuild(ctx context.Context, id string, intent StopIntent) (
 		return nil, err
 	}
 	if stopped && out.JobID != "" {
-		if err := s.jobs.Stop(context.WithoutCancel(ctx), out.JobID, "StopBuild called by "+intent.By); err != nil {
+		if err := s.jobs.Stop(context.WithoutCancel(ctx), out.JobID, stopText(intent)); err != nil {
 			s.log.Warn("codebuild: could not stop a build's job", "buildId", id, "err", err)
 		}
+	}
+	if stopped {
+		s.notifyPipeline(out)
 	}
 	return out, nil
 }
@@ -265,6 +288,14 @@ func (s *Service) BatchDeleteBuilds(ctx context.Context, in *shape.BatchDeleteBu
 	return out, nil
 }
 
+// stopText is what a stopped build's log says stopped it.
+func stopText(in StopIntent) string {
+	if in.Reason != "" {
+		return "StopBuild called by " + in.By + ": " + in.Reason
+	}
+	return "StopBuild called by " + in.By
+}
+
 func notDeleted(id, code string) shape.BuildNotDeleted {
 	return shape.BuildNotDeleted{Id: &id, StatusCode: &code}
 }
@@ -286,7 +317,7 @@ func (s *Service) RetryBuild(ctx context.Context, in *shape.RetryBuildInput) (*s
 	}
 	retry := *req
 	retry.IdempotencyToken = in.IdempotencyToken
-	b, err := s.startBuild(ctx, &retry, callerOf(ctx), prev.Run.Inputs)
+	b, err := s.start(ctx, &retry, callerOf(ctx), startExtra{token: retry.GetIdempotencyToken()})
 	if err != nil {
 		return nil, err
 	}
@@ -295,8 +326,10 @@ func (s *Service) RetryBuild(ctx context.Context, in *shape.RetryBuildInput) (*s
 
 // newBuild makes a build of a project with StartBuild's overrides applied,
 // QUEUED; it refuses what pipewright could not run.
-func (s *Service) newBuild(p *Project, in *shape.StartBuildInput, initiator string, now time.Time) (*Build, error) {
-	id := p.GetName() + ":" + uuid.NewString()
+func (s *Service) newBuild(p *Project, in *shape.StartBuildInput, id, initiator string, now time.Time) (*Build, error) {
+	if id == "" {
+		id = p.GetName() + ":" + uuid.NewString()
+	}
 	arn := s.buildARN(id)
 	src := copyOf(p.Source)
 	if t := in.SourceTypeOverride; t != nil {

@@ -110,7 +110,7 @@ func (s *Service) dequeue(b *Build) (*Build, error) {
 // queueTimeout ends a build that waited in the queue past its
 // queuedTimeoutInMinutes.
 func (s *Service) queueTimeout(b *Build) {
-	s.update(b.ID, func(b *Build) bool {
+	s.completeWith(b.ID, func(b *Build) bool {
 		if isComplete(&b.Doc) || b.JobID != "" {
 			return false
 		}
@@ -118,6 +118,19 @@ func (s *Service) queueTimeout(b *Build) {
 			fmt.Sprintf("Build has timed out in the queue after %d minutes.", b.Doc.GetQueuedTimeoutInMinutes())})
 		return true
 	})
+}
+
+// completeWith is update for a change that completes the build; a
+// pipeline that started it is told.
+func (s *Service) completeWith(id string, change func(*Build) bool) {
+	b, err := s.update(id, change)
+	if err != nil {
+		if s.ctx.Err() == nil {
+			s.log.Error("codebuild: could not record a build's end", "buildId", id, "err", err)
+		}
+		return
+	}
+	s.notifyPipeline(b)
 }
 
 // update applies change to the stored build and commits it, re-reading on
@@ -155,7 +168,7 @@ func (s *Service) launch(b *Build) {
 	}
 	spec, failure := s.prepare(b)
 	if failure != nil {
-		s.update(b.ID, func(b *Build) bool {
+		s.completeWith(b.ID, func(b *Build) bool {
 			if isComplete(&b.Doc) {
 				return false
 			}
@@ -222,13 +235,17 @@ func (s *Service) prepare(b *Build) (jobs.Spec, *phaseContext) {
 	if len(spec.Env.ParameterStore) > 0 || len(spec.Env.SecretsManager) > 0 {
 		return jobs.Spec{}, &phaseContext{"CLIENT_ERROR", "env/parameter-store and env/secrets-manager are not supported: pipewright has no parameter store or secrets manager yet"}
 	}
+	outputs, failure := artifactOutputs(spec, b.Run.Outputs)
+	if failure != nil {
+		return jobs.Spec{}, failure
+	}
 	ws := s.jobs.Workspace(b.JobID)
 	env, protected := s.buildEnv(b)
 	script := buildspec.Driver(spec, buildspec.DriverOptions{
 		PhaseFile: filepath.Join(ws, phasesFile), VariablesFile: filepath.Join(ws, exportedFile), Protected: protected,
 	})
 	return jobs.Spec{
-		Script: script, Env: env, Inputs: inputs, OutputsOnFailure: true,
+		Script: script, Env: env, Inputs: inputs, Outputs: outputs, OutputsOnFailure: true,
 		Timeout: time.Duration(d.GetTimeoutInMinutes()) * s.cfg.Minute,
 		Keep:    []string{phasesFile, exportedFile},
 	}, nil
@@ -312,8 +329,8 @@ func (s *Service) buildEnv(b *Build) (env, protected []string) {
 		{"CODEBUILD_RESOLVED_SOURCE_VERSION", d.GetResolvedSourceVersion()},
 		{"CODEBUILD_SOURCE_REPO_URL", d.Source.GetLocation()},
 		{"CODEBUILD_START_TIME", strconv.FormatInt(d.GetStartTime().UnixMilli(), 10)},
-		{"CODEBUILD_BUILD_URL", s.baseURL() + "/_pipewright/builds/" + b.ID},
-		{"CODEBUILD_PUBLIC_BUILD_URL", s.baseURL() + "/_pipewright/builds/" + b.ID},
+		{"CODEBUILD_BUILD_URL", s.BuildURL(b.ID)},
+		{"CODEBUILD_PUBLIC_BUILD_URL", s.BuildURL(b.ID)},
 		{"CODEBUILD_CI", "true"},
 		{"AWS_REGION", s.cfg.Region},
 		{"AWS_DEFAULT_REGION", s.cfg.Region},
@@ -358,7 +375,7 @@ func (s *Service) finish(j *jobs.Job) {
 func (s *Service) recordEnd(j *jobs.Job) {
 	events, _ := buildspec.ReadPhases(j.Kept[phasesFile])
 	exported := parseExported(j.Kept[exportedFile])
-	_, err := s.update(j.Token, func(b *Build) bool {
+	b, err := s.update(j.Token, func(b *Build) bool {
 		if isComplete(&b.Doc) {
 			return false
 		}
@@ -369,10 +386,15 @@ func (s *Service) recordEnd(j *jobs.Job) {
 		withDriver(&b.Doc, events)
 		endBuild(&b.Doc, j, maxTime(ended, b.Doc.GetStartTime()))
 		b.Doc.ExportedEnvironmentVariables = exported
+		setArtifacts(&b.Doc, b.Run.Outputs, j.Outputs)
 		return true
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.log.Error("codebuild: could not record a build's end", "buildId", j.Token, "err", err)
+		return
+	}
+	if b != nil {
+		s.notifyPipeline(b)
 	}
 }
 

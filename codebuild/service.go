@@ -56,6 +56,8 @@ type Service struct {
 	jobs  *jobs.Manager
 	log   *slog.Logger
 
+	listeners pipelineListeners
+
 	wake      chan struct{}
 	done      chan struct{}
 	closed    chan struct{}

@@ -84,7 +84,12 @@ type Build struct {
 // RunSpec is the part of a build's settings that only the service needs.
 type RunSpec struct {
 	// Inputs are the source artifacts (CODEPIPELINE), primary first.
-	Inputs []InputArtifact `json:"inputs,omitempty"`
+	Inputs []ArtifactRef `json:"inputs,omitempty"`
+	// Outputs are where a pipeline's build stores its artifacts: the
+	// primary first, then the secondary ones by name.
+	Outputs []ArtifactRef `json:"outputs,omitempty"`
+	// Pipeline names the pipeline that started the build ("" for a user).
+	Pipeline string `json:"pipeline,omitempty"`
 	// Request is the StartBuild that made the build, for RetryBuild.
 	Request *shape.StartBuildInput `json:"request,omitempty"`
 	// Digest tells the request apart from another with the same
@@ -92,8 +97,9 @@ type RunSpec struct {
 	Digest string `json:"digest,omitempty"`
 }
 
-// InputArtifact is an artifact-store object a build reads as a source.
-type InputArtifact struct {
+// ArtifactRef is an object of the artifact store a build reads (a source)
+// or writes (an artifact).
+type ArtifactRef struct {
 	Name   string `json:"name"`
 	Bucket string `json:"bucket"`
 	Key    string `json:"key"`

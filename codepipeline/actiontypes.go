@@ -37,10 +37,10 @@ var actionTypes = []actionType{
 		{name: "S3Bucket", required: true, key: true}, {name: "S3ObjectKey", required: true, key: true}, {name: "PollForSourceChanges"},
 	}},
 	{id: ActionTypeID{"Source", "AWS", "CodeStarSourceConnection", "1"}, minOut: 1, maxOut: 1, anyConfiguration: true},
-	{id: ActionTypeID{"Build", "AWS", "CodeBuild", "1"}, minIn: 1, maxIn: 5, maxOut: 5, config: []configProperty{
+	{id: ActionTypeID{"Build", "AWS", "CodeBuild", "1"}, kind: kindBuild, minIn: 1, maxIn: 5, maxOut: 5, config: []configProperty{
 		{name: "ProjectName", required: true, key: true, queryable: true}, {name: "PrimarySource"}, {name: "EnvironmentVariables"}, {name: "BatchEnabled"}, {name: "CombineArtifacts"},
 	}},
-	{id: ActionTypeID{"Test", "AWS", "CodeBuild", "1"}, minIn: 1, maxIn: 5, maxOut: 5, config: []configProperty{
+	{id: ActionTypeID{"Test", "AWS", "CodeBuild", "1"}, kind: kindBuild, minIn: 1, maxIn: 5, maxOut: 5, config: []configProperty{
 		{name: "ProjectName", required: true, key: true, queryable: true}, {name: "PrimarySource"}, {name: "EnvironmentVariables"}, {name: "BatchEnabled"}, {name: "CombineArtifacts"},
 	}},
 	{id: ActionTypeID{"Deploy", "AWS", "CodeDeploy", "1"}, minIn: 1, maxIn: 1, config: []configProperty{

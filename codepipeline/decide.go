@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pipewright/pipewright/codebuild"
 	"github.com/pipewright/pipewright/jobs"
 )
 
@@ -148,7 +149,7 @@ func (w *world) carryOver(c *changes) {
 			switch kindOf(r.Input.ActionTypeID) {
 			case kindSource:
 				c.effects = append(c.effects, effect{kind: effectStart, run: r})
-			case kindCommands:
+			case kindCommands, kindBuild:
 				c.effects = append(c.effects, effect{kind: effectResume, run: r})
 			}
 		}
@@ -342,7 +343,7 @@ func (w *world) stepStopping(e *Execution, sr *StageRun, c *changes) bool {
 			w.endRun(r, ActionAbandoned, "", "")
 			r.Summary = "Abandoned by StopPipelineExecution"
 			c.run(r)
-			if kindOf(r.Input.ActionTypeID) != kindCommands {
+			if !kindOf(r.Input.ActionTypeID).runsWork() {
 				continue
 			}
 			if e.Stop.CancelJobs {
@@ -488,18 +489,22 @@ func (w *world) newRun(e *Execution, sr *StageRun, a *actionDef, c *changes) *Ac
 		}
 		d := w.now.Add(time.Duration(minutes) * time.Minute)
 		r.Deadline = &d
-	case kindSource, kindCommands:
+	case kindSource, kindCommands, kindBuild:
 		r.Boot = w.boot
 		for _, o := range a.outputs {
 			r.Outputs = append(r.Outputs, OutputDecl{Name: o.name, Files: o.files})
 		}
 		r.OutputVariables = a.outputVariables
-		if a.kind == kindCommands {
+		switch a.kind {
+		case kindCommands:
 			// The job the run's id makes, known before it exists.
 			r.ExternalID = jobs.IDFor(jobOwner, r.ID)
 			if w.logURL != nil {
 				r.ExternalURL = w.logURL(r.ExternalID)
 			}
+		case kindBuild:
+			// The build the run's id makes, likewise.
+			r.ExternalID = codebuild.PipelineBuildID(resolved["ProjectName"], r.ID)
 		}
 		d := w.now.Add(w.timeouts.actionTimeout(a.kind))
 		r.Deadline = &d

@@ -15,7 +15,14 @@ const (
 	kindCommands
 	// kindApproval is Approval/AWS/Manual, which waits for PutApprovalResult.
 	kindApproval
+	// kindBuild is Build/AWS/CodeBuild and Test/AWS/CodeBuild: a build of
+	// the CodeBuild service.
+	kindBuild
 )
+
+// runsWork reports whether actions of the kind run work elsewhere (a job,
+// a build) that a stop, an abandon or a timeout may have to end.
+func (k actionKind) runsWork() bool { return k == kindCommands || k == kindBuild }
 
 // definition is the part of a pipeline declaration the engine needs, in a
 // form the pure decision code can read without the wire shapes.

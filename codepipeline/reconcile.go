@@ -137,19 +137,27 @@ func (s *Service) carryOut(ef effect, def *definition) {
 	k := kindOf(ef.run.Input.ActionTypeID)
 	switch ef.kind {
 	case effectStart, effectResume:
-		if k == kindSource {
+		switch k {
+		case kindSource:
 			s.startSource(ef.run, def)
-		} else {
+		case kindBuild:
+			s.startBuild(ef.run, def)
+		default:
 			s.startJob(ef.run, def)
 		}
 	case effectStopJob:
-		if k == kindSource {
+		switch k {
+		case kindSource:
 			s.tasks.cancel(ef.run.ID)
-		} else {
+		case kindBuild:
+			s.stopBuild(ef.run, ef.text)
+		default:
 			s.stopJob(ef.run, ef.text)
 		}
 	case effectNoteAbandoned:
-		s.noteJob(ef.run, "The action was abandoned: "+ef.text+".")
+		if k == kindCommands {
+			s.noteJob(ef.run, "The action was abandoned: "+ef.text+".")
+		}
 	}
 }
 

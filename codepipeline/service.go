@@ -11,15 +11,18 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/pipewright/pipewright/artifacts"
+	"github.com/pipewright/pipewright/codebuild"
 	"github.com/pipewright/pipewright/engine"
 	"github.com/pipewright/pipewright/jobs"
 )
 
 // Config is what the service is built from.
 type Config struct {
-	Store     Store
-	Engine    *engine.Engine
-	Jobs      *jobs.Manager
+	Store  Store
+	Engine *engine.Engine
+	Jobs   *jobs.Manager
+	// Builds runs the builds of CodeBuild actions (nil: they fail).
+	Builds    *codebuild.Service
 	Artifacts *artifacts.Store
 	GitRoot   string // CodeCommit repositories are git repositories GitRoot/NAME
 	TempDir   string // scratch files (artifacts being written)
@@ -41,6 +44,7 @@ type Service struct {
 	store  Store
 	engine *engine.Engine
 	jobs   *jobs.Manager
+	builds *codebuild.Service
 	log    *slog.Logger
 	tasks  *tasks
 
@@ -67,13 +71,16 @@ func New(cfg Config) *Service {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{
-		cfg: cfg, store: cfg.Store, engine: cfg.Engine, jobs: cfg.Jobs, log: cfg.Log, tasks: newTasks(),
+		cfg: cfg, store: cfg.Store, engine: cfg.Engine, jobs: cfg.Jobs, builds: cfg.Builds, log: cfg.Log, tasks: newTasks(),
 		defs: map[defKey]*definition{}, archives: map[archiveKey]ArtifactRef{},
 	}
 	s.collector = newCollector(s)
 	s.state.init()
 	cfg.Engine.Register(kindPipeline, s.reconcile)
 	cfg.Jobs.Register(jobOwner, jobHandler{s})
+	if cfg.Builds != nil {
+		cfg.Builds.OnPipelineBuildEnd(s.buildEnded)
+	}
 	return s
 }
 

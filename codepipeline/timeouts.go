@@ -11,6 +11,9 @@ type Timeouts struct {
 	// Commands is a Compute/AWS/Commands action's limit: 55 minutes (the
 	// Commands action reference).
 	Commands time.Duration
+	// Build is a CodeBuild build or test action's limit: 8 hours (the
+	// CodePipeline quotas page).
+	Build time.Duration
 	// Other is every other action's limit that AWS does not name
 	// separately: 1 hour (the CodePipeline quotas page).
 	Other time.Duration
@@ -19,6 +22,7 @@ type Timeouts struct {
 // AWS's action timeouts.
 const (
 	commandsTimeout = 55 * time.Minute
+	buildTimeout    = 8 * time.Hour
 	otherTimeout    = time.Hour
 	// defaultApprovalMinutes is a manual approval's timeout: 7 days.
 	defaultApprovalMinutes = 7 * 24 * 60
@@ -32,6 +36,11 @@ func (t Timeouts) actionTimeout(k actionKind) time.Duration {
 			return t.Commands
 		}
 		return commandsTimeout
+	case kindBuild:
+		if t.Build > 0 {
+			return t.Build
+		}
+		return buildTimeout
 	default:
 		if t.Other > 0 {
 			return t.Other
@@ -47,6 +56,8 @@ func timeoutMessage(k actionKind, d time.Duration) string {
 		return "The approval request expired: no answer was given before the action's timeout."
 	case kindCommands:
 		return fmt.Sprintf("The action timed out: its commands did not finish within %s; their process tree was terminated.", formatDuration(d))
+	case kindBuild:
+		return fmt.Sprintf("The action timed out: its build did not finish within %s; the build was stopped.", formatDuration(d))
 	}
 	return fmt.Sprintf("The action timed out: it did not finish within %s.", formatDuration(d))
 }

@@ -106,39 +106,64 @@ func (m *Manager) extractInputs(ws string, inputs []Artifact) (primary string, e
 func (m *Manager) collectOutputs(dir string, outs []Output) ([]Artifact, error) {
 	var got []Artifact
 	for _, o := range outs {
-		n, err := m.zipOutput(dir, o)
+		obj, n, err := m.zipOutput(dir, o)
 		if err != nil {
 			return nil, fmt.Errorf("Could not collect output artifact '%s': %v", o.Name, err)
 		}
 		if n == 0 {
 			return nil, fmt.Errorf("No files matched the paths of output artifact '%s': %s", o.Name, strings.Join(o.Files, ", "))
 		}
-		got = append(got, o.Artifact)
+		a := o.Artifact
+		a.MD5, a.SHA256 = obj.MD5, obj.SHA256
+		got = append(got, a)
 	}
 	return got, nil
 }
 
-func (m *Manager) zipOutput(dir string, o Output) (int, error) {
+func (m *Manager) zipOutput(dir string, o Output) (artifacts.Object, int, error) {
+	base, err := baseDirectory(dir, o.BaseDirectory)
+	if err != nil {
+		return artifacts.Object{}, 0, err
+	}
 	if err := m.cfg.Artifacts.EnsureBucket(o.Bucket); err != nil {
-		return 0, err
+		return artifacts.Object{}, 0, err
 	}
 	tmp, err := os.CreateTemp(m.cfg.WorkDir, ".artifact-*.zip")
 	if err != nil {
-		return 0, err
+		return artifacts.Object{}, 0, err
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	n, err := artifacts.ZipDir(dir, o.Files, tmp)
+	n, err := artifacts.ZipDirWith(base, o.Files, artifacts.ZipOptions{Exclude: o.Exclude, DiscardPaths: o.DiscardPaths}, tmp)
 	if err != nil || n == 0 {
-		return n, err
+		return artifacts.Object{}, n, err
 	}
 	if _, err := tmp.Seek(0, 0); err != nil {
-		return 0, err
+		return artifacts.Object{}, 0, err
 	}
-	if _, err := m.cfg.Artifacts.Put(o.Bucket, o.Key, tmp); err != nil {
-		return 0, err
+	obj, err := m.cfg.Artifacts.Put(o.Bucket, o.Key, tmp)
+	return obj, n, err
+}
+
+// baseDirectory is the directory an output's files are taken from: dir, or
+// rel in it. The job made it, so it must stay inside dir once its symbolic
+// links are followed: the server must not zip what only it can read.
+func baseDirectory(dir, rel string) (string, error) {
+	if rel == "" {
+		return dir, nil
 	}
-	return n, nil
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
+	base, err := filepath.EvalSymlinks(filepath.Join(root, filepath.Clean("/"+rel)))
+	if err != nil {
+		return "", fmt.Errorf("base-directory %s: %w", rel, err)
+	}
+	if base != root && !strings.HasPrefix(base, root+string(filepath.Separator)) {
+		return "", fmt.Errorf("base-directory %s is not inside the source directory", rel)
+	}
+	return base, nil
 }
 
 // MaxKept bounds each file of Spec.Keep.

@@ -126,17 +126,25 @@ type Spec struct {
 	Keep []string `json:"keep,omitempty"`
 }
 
-// Artifact is an object of the artifact store.
+// Artifact is an object of the artifact store. MD5 and SHA256 (hex) are
+// set on the outputs a job produced.
 type Artifact struct {
 	Name   string `json:"name"`
 	Bucket string `json:"bucket"`
 	Key    string `json:"key"`
+	MD5    string `json:"md5,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Output is an artifact a job produces: the files of the primary source
-// directory matching Files ("*" within a directory, "**" any depth),
-// zipped into Bucket/Key.
+// directory (or of BaseDirectory in it) matching Files ("*" within a
+// directory, "**" any depth) and none of Exclude, zipped into Bucket/Key,
+// each under its path relative to that directory (its base name alone
+// with DiscardPaths).
 type Output struct {
 	Artifact
-	Files []string `json:"files"`
+	Files         []string `json:"files"`
+	BaseDirectory string   `json:"baseDirectory,omitempty"`
+	Exclude       []string `json:"exclude,omitempty"`
+	DiscardPaths  bool     `json:"discardPaths,omitempty"`
 }

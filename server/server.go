@@ -157,11 +157,6 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Store: db.Jobs(), Runner: run, Artifacts: arts, WorkDir: work, LogDir: logs, Hide: []string{cfg.Data},
 		Boot: eng.Boot(), Grace: cfg.StopGrace, Retention: cfg.Retention, Now: cfg.Now, Log: cfg.Log,
 	})
-	cp := codepipeline.New(codepipeline.Config{
-		Store: db.CodePipeline(), Engine: eng, Jobs: jm, Artifacts: arts,
-		GitRoot: cfg.GitRoot, TempDir: work, Timeouts: cfg.Timeouts, Retention: cfg.Retention,
-		Region: cfg.Region, AccountID: cfg.AccountID, Log: cfg.Log, Now: cfg.Now,
-	})
 	// CloudWatch Logs: the files of streams made through its API are
 	// under DATA/cwlogs.
 	lg, err := cwlogs.New(cwlogs.Config{Store: db.Logs(), Dir: filepath.Join(cfg.Data, "cwlogs"),
@@ -170,11 +165,17 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, jobs: jm, cp: cp, logs: lg}
+	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, jobs: jm, logs: lg}
 	s.cb = codebuild.New(codebuild.Config{
 		Store: db.CodeBuild(), Jobs: jm, Artifacts: arts, Logs: lg, GitRoot: cfg.GitRoot, TempDir: work,
 		Region: cfg.Region, AccountID: cfg.AccountID, MaxBuilds: cfg.MaxBuilds, Minute: cfg.BuildMinute, BaseURL: s.baseURL, Now: cfg.Now, Log: cfg.Log,
 	})
+	cp := codepipeline.New(codepipeline.Config{
+		Store: db.CodePipeline(), Engine: eng, Jobs: jm, Builds: s.cb, Artifacts: arts,
+		GitRoot: cfg.GitRoot, TempDir: work, Timeouts: cfg.Timeouts, Retention: cfg.Retention,
+		Region: cfg.Region, AccountID: cfg.AccountID, Log: cfg.Log, Now: cfg.Now,
+	})
+	s.cp = cp
 	auth := &authenticator{v: &sigv4.Verifier{Region: cfg.Region, Lookup: s.lookupKey}}
 	api := wire.NewServer(auth, cfg.Log, &wire.Service{
 		TargetPrefix: shape.TargetPrefix, SigningName: shape.SigningName,
