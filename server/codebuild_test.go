@@ -408,3 +408,63 @@ func TestCodeBuildCodeCommitSource(t *testing.T) {
 		t.Errorf("a missing branch: %s, phases %s", b.BuildStatus, phaseList(b))
 	}
 }
+
+func TestCodeBuildRetryDeleteAndIdempotency(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, withBuilds(1, time.Minute))
+	c := newCodeBuild(ts)
+	noSourceProject(t, c, "again", "version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"mode=$MODE\"\n")
+	in := &cb.StartBuildInput{ProjectName: aws.String("again"), IdempotencyToken: aws.String("tok-1"),
+		EnvironmentVariablesOverride: []cbt.EnvironmentVariable{{Name: aws.String("MODE"), Value: aws.String("first")}}}
+	first := startBuild(t, c, in)
+	if same := startBuild(t, c, in); aws.ToString(same.Id) != aws.ToString(first.Id) {
+		t.Errorf("the same token made a second build %s", aws.ToString(same.Id))
+	}
+	in.EnvironmentVariablesOverride[0].Value = aws.String("other")
+	if _, err := c.StartBuild(guarded(t), in); apiCode(err) != "InvalidInputException" {
+		t.Errorf("the same token with other parameters: %v", err)
+	}
+	done := waitComplete(t, c, aws.ToString(first.Id))
+	if _, err := c.BatchDeleteBuilds(guarded(t), &cb.BatchDeleteBuildsInput{Ids: []string{aws.ToString(first.Id)}}); err != nil {
+		t.Fatal(err)
+	}
+	retry, err := c.RetryBuild(guarded(t), &cb.RetryBuildInput{Id: done.Id})
+	if apiCode(err) != "ResourceNotFoundException" {
+		t.Errorf("RetryBuild of a deleted build: %v %+v", err, retry)
+	}
+
+	second := waitComplete(t, c, aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("again"),
+		EnvironmentVariablesOverride: []cbt.EnvironmentVariable{{Name: aws.String("MODE"), Value: aws.String("second")}}}).Id))
+	retry, err = c.RetryBuild(guarded(t), &cb.RetryBuildInput{Id: second.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := waitComplete(t, c, aws.ToString(retry.Build.Id))
+	if aws.ToString(again.Id) == aws.ToString(second.Id) || aws.ToInt64(again.BuildNumber) != aws.ToInt64(second.BuildNumber)+1 ||
+		!strings.Contains(buildLog(ts, aws.ToString(again.Id)), "mode=second") {
+		t.Errorf("the retry %s (#%d) of %s (#%d):\n%s", aws.ToString(again.Id), aws.ToInt64(again.BuildNumber),
+			aws.ToString(second.Id), aws.ToInt64(second.BuildNumber), buildLog(ts, aws.ToString(again.Id)))
+	}
+
+	// One slot: a build that sleeps holds it, the next one waits QUEUED and
+	// is stopped there, without ever running.
+	noSourceProject(t, c, "hold", "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 1000\n")
+	holder := aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("hold")}).Id)
+	queued := aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("again")}).Id)
+	out, err := c.StopBuild(guarded(t), &cb.StopBuildInput{Id: aws.String(queued)})
+	if err != nil || out.Build.BuildStatus != cbt.StatusTypeStopped || !strings.HasSuffix(phaseList(*out.Build), "QUEUED:STOPPED COMPLETED:") {
+		t.Errorf("stopping a queued build: %v %s", err, phaseList(*out.Build))
+	}
+	del, err := c.BatchDeleteBuilds(guarded(t), &cb.BatchDeleteBuildsInput{Ids: []string{holder, "again:nope"}})
+	if err != nil || len(del.BuildsDeleted) != 0 || len(del.BuildsNotDeleted) != 2 {
+		t.Errorf("deleting a running and a missing build: %v %+v", err, del)
+	}
+	c.StopBuild(guarded(t), &cb.StopBuildInput{Id: aws.String(holder)})
+	ids, err := c.ListBuilds(guarded(t), &cb.ListBuildsInput{SortOrder: cbt.SortOrderTypeAscending})
+	if err != nil || len(ids.Ids) != 4 || ids.Ids[0] != aws.ToString(second.Id) {
+		t.Errorf("ListBuilds ascending after the delete: %v %v", err, ids.Ids)
+	}
+	if _, err := os.Stat(filepath.Join(ts.data, "logs", jobs.IDFor("codebuild", aws.ToString(first.Id))+".log")); !os.IsNotExist(err) {
+		t.Errorf("the deleted build's log is still there: %v", err)
+	}
+}
