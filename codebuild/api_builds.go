@@ -253,7 +253,7 @@ func (s *Service) stopBuild(ctx context.Context, id string, intent StopIntent) (
 
 func (s *Service) BatchDeleteBuilds(ctx context.Context, in *shape.BatchDeleteBuildsInput) (*shape.BatchDeleteBuildsOutput, error) {
 	out := &shape.BatchDeleteBuildsOutput{BuildsDeleted: []string{}, BuildsNotDeleted: []shape.BuildNotDeleted{}}
-	var jobIDs []string
+	var deleted []*Build
 	err := s.store.Update(ctx, func(tx Tx) error {
 		for _, raw := range in.Ids {
 			id := buildID(raw)
@@ -272,9 +272,7 @@ func (s *Service) BatchDeleteBuilds(ctx context.Context, in *shape.BatchDeleteBu
 			if err := tx.DeleteBuild(id); err != nil {
 				return err
 			}
-			if b.JobID != "" {
-				jobIDs = append(jobIDs, b.JobID)
-			}
+			deleted = append(deleted, b)
 			out.BuildsDeleted = append(out.BuildsDeleted, raw)
 		}
 		return nil
@@ -282,8 +280,13 @@ func (s *Service) BatchDeleteBuilds(ctx context.Context, in *shape.BatchDeleteBu
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range jobIDs {
-		s.jobs.Forget(ctx, id)
+	for _, b := range deleted {
+		if s.cfg.Logs != nil {
+			s.cfg.Logs.Detach(ctx, b.Doc.Logs.GetGroupName(), b.Doc.Logs.GetStreamName())
+		}
+		if b.JobID != "" {
+			s.jobs.Forget(ctx, b.JobID)
+		}
 	}
 	return out, nil
 }

@@ -41,8 +41,8 @@ type BuildEnd struct {
 	Pipeline string
 	BuildID  string
 	// URL is where the build can be seen (its externalExecutionUrl).
-	URL string
-	Status  shape.StatusType
+	URL    string
+	Status shape.StatusType
 	// Outputs are the artifacts the build stored, in PipelineBuild.Outputs'
 	// order; Variables its exported variables.
 	Outputs   []ArtifactRef

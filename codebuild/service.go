@@ -47,6 +47,7 @@ type Config struct {
 // build's log file readable as its group's stream.
 type LogStreams interface {
 	Attach(ctx context.Context, group, stream, filePath string, created time.Time) error
+	Detach(ctx context.Context, group, stream string) error
 }
 
 // Service implements the CodeBuild operations and runs builds.

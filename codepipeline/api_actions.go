@@ -125,7 +125,7 @@ func (s *Service) actionDetail(r *ActionRun) shape.ActionExecutionDetail {
 			Region: ptr(region), InputArtifacts: artifactDetails(r.Input.InputArtifacts), Namespace: str(r.Input.Namespace),
 		},
 		Output: &shape.ActionExecutionOutput{
-			OutputArtifacts: artifactDetails(r.Output.OutputArtifacts), ExecutionResult: executionResult(r),
+			OutputArtifacts: artifactDetails(r.Output.OutputArtifacts), ExecutionResult: s.executionResult(r),
 			OutputVariables: nonNilMap(r.Output.OutputVariables),
 		},
 	}
@@ -135,14 +135,15 @@ func (s *Service) actionDetail(r *ActionRun) shape.ActionExecutionDetail {
 // waits, its token as externalExecutionId (AWS documents this as the token
 // to answer with in PARALLEL pipelines, where GetPipelineState has none);
 // for an action that ended, what it reported; nothing for a job that runs.
-func executionResult(r *ActionRun) *shape.ActionExecutionResult {
+func (s *Service) executionResult(r *ActionRun) *shape.ActionExecutionResult {
 	if r.Status == ActionInProgress {
 		if r.Token == "" {
 			return nil
 		}
 		return &shape.ActionExecutionResult{ExternalExecutionId: ptr(r.Token)}
 	}
-	res := &shape.ActionExecutionResult{ExternalExecutionId: str(r.ExternalID), ExternalExecutionSummary: str(r.Summary), ExternalExecutionUrl: str(r.ExternalURL)}
+	res := &shape.ActionExecutionResult{ExternalExecutionId: str(r.ExternalID), ExternalExecutionSummary: str(r.Summary), ExternalExecutionUrl: str(r.ExternalURL),
+		LogStreamARN: str(s.logStreamARN(r))}
 	if r.ErrorCode != "" || r.ErrorMessage != "" {
 		res.ErrorDetails = &shape.ErrorDetails{Code: str(r.ErrorCode), Message: str(r.ErrorMessage)}
 	}

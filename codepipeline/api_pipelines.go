@@ -188,6 +188,11 @@ func (s *Service) DeletePipeline(ctx context.Context, in *shape.DeletePipelineIn
 	if err := s.jobs.DeleteGroup(ctx, jobOwner, name); err != nil {
 		s.log.Warn("delete the jobs of a deleted pipeline", "pipeline", name, "err", err)
 	}
+	if s.cfg.Logs != nil {
+		if err := s.cfg.Logs.DeleteGroup(ctx, commandsLogGroup(name)); err != nil {
+			s.log.Warn("delete the log group of a deleted pipeline", "pipeline", name, "err", err)
+		}
+	}
 	s.collector.poke()
 	s.forgetDefinition(name)
 	s.changed(name)

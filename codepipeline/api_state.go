@@ -75,7 +75,7 @@ func (s *Service) buildState(ctx context.Context, name string) (*shape.GetPipeli
 					return err
 				}
 				if r != nil {
-					as.LatestExecution = actionExecution(r)
+					as.LatestExecution = s.actionExecution(r)
 					if rev := r.Output.Revision; rev != nil && r.Status == ActionSucceeded {
 						as.CurrentRevision = &shape.ActionRevision{RevisionId: ptr(rev.ID), RevisionChangeId: ptr(rev.ID), Created: ts(rev.Created)}
 					}
@@ -114,11 +114,11 @@ func waitingStatus(e *Execution) string {
 }
 
 // actionExecution is the latestExecution of an action state.
-func actionExecution(r *ActionRun) *shape.ActionExecution {
+func (s *Service) actionExecution(r *ActionRun) *shape.ActionExecution {
 	ae := &shape.ActionExecution{
 		ActionExecutionId: ptr(r.ID), Status: ptr(shape.ActionExecutionStatus(r.Status)), Summary: str(r.Summary),
 		LastStatusChange: ts(r.Updated), Token: str(r.Token), LastUpdatedBy: str(r.UpdatedBy),
-		ExternalExecutionId: str(r.ExternalID), ExternalExecutionUrl: str(r.ExternalURL),
+		ExternalExecutionId: str(r.ExternalID), ExternalExecutionUrl: str(r.ExternalURL), LogStreamARN: str(s.logStreamARN(r)),
 	}
 	if r.ErrorCode != "" || r.ErrorMessage != "" {
 		ae.ErrorDetails = &shape.ErrorDetails{Code: str(r.ErrorCode), Message: str(r.ErrorMessage)}

@@ -34,12 +34,12 @@ func (s *Service) startBuild(r *ActionRun, def *definition) {
 		s.complete(r.ID, r.Pipeline, failed(errJobFailed, "Could not start the build: "+errText(err)))
 		return
 	}
-	url := s.builds.BuildURL(b.ID)
+	url, arn := s.builds.BuildURL(b.ID), b.Doc.Logs.GetCloudWatchLogsArn()
 	s.updateRun(r.ID, func(r *ActionRun) bool {
-		if r.ExternalURL == url {
+		if r.ExternalURL == url && r.LogStreamARN == arn {
 			return false
 		}
-		r.ExternalURL = url
+		r.ExternalURL, r.LogStreamARN = url, arn
 		return true
 	})
 }

@@ -59,9 +59,23 @@ func (s *Service) startJob(r *ActionRun, def *definition) {
 		s.complete(r.ID, r.Pipeline, failed(errJobFailed, "Could not start the commands: "+err.Error()))
 		return
 	}
+	if s.cfg.Logs != nil {
+		if err := s.cfg.Logs.Attach(ctx, commandsLogGroup(r.Pipeline), r.ID, j.LogPath, j.Created); err != nil {
+			s.log.Warn("attach a job's log stream", "actionExecutionId", r.ID, "err", err)
+		}
+	}
 	if j.Status.Terminal() {
 		s.jobEnded(j)
 	}
+}
+
+// logStreamARN is the CloudWatch Logs stream of a run's output: its
+// build's for a CodeBuild action, its own for a Commands action.
+func (s *Service) logStreamARN(r *ActionRun) string {
+	if r.LogStreamARN != "" || s.cfg.Logs == nil || kindOf(r.Input.ActionTypeID) != kindCommands {
+		return r.LogStreamARN
+	}
+	return "arn:aws:logs:" + s.cfg.Region + ":" + s.cfg.AccountID + ":log-group:" + commandsLogGroup(r.Pipeline) + ":log-stream:" + r.ID
 }
 
 // jobSpec is what a Commands run asks of the job layer.

@@ -133,8 +133,11 @@ type ActionRun struct {
 	ErrorMessage    string
 	ExternalID      string
 	ExternalURL     string
-	Input           ActionInput
-	Output          ActionOutput
+	// LogStreamARN is the CloudWatch Logs stream of a CodeBuild action's
+	// build (a Commands action's is derived, see logStreamARN).
+	LogStreamARN string `json:",omitempty"`
+	Input        ActionInput
+	Output       ActionOutput
 	// Commands and Env are a Commands action's commands and environment
 	// (NAME=value) with variables resolved when the run was created.
 	Commands []string `json:",omitempty"`

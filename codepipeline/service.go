@@ -22,7 +22,10 @@ type Config struct {
 	Engine *engine.Engine
 	Jobs   *jobs.Manager
 	// Builds runs the builds of CodeBuild actions (nil: they fail).
-	Builds    *codebuild.Service
+	Builds *codebuild.Service
+	// Logs serves the logs of Commands actions as CloudWatch Logs streams
+	// (nil: none).
+	Logs      LogStreams
 	Artifacts *artifacts.Store
 	GitRoot   string // CodeCommit repositories are git repositories GitRoot/NAME
 	TempDir   string // scratch files (artifacts being written)
@@ -58,6 +61,18 @@ type Service struct {
 
 	collector *collector
 }
+
+// LogStreams is what the service needs of CloudWatch Logs.
+type LogStreams interface {
+	// Attach makes a log file readable as a group's stream.
+	Attach(ctx context.Context, group, stream, filePath string, created time.Time) error
+	// DeleteGroup deletes a group and its streams.
+	DeleteGroup(ctx context.Context, group string) error
+}
+
+// commandsLogGroup is the log group of a pipeline's Commands actions; each
+// action execution's log is the stream named by its id.
+func commandsLogGroup(pipeline string) string { return "/aws/codepipeline/" + pipeline }
 
 // jobOwner is the name the service submits its jobs under.
 const jobOwner = "codepipeline"

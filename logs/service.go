@@ -89,7 +89,7 @@ func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Milli
 // CreateLogStream is an error.
 func (s *Service) Attach(ctx context.Context, group, stream, filePath string, created time.Time) error {
 	created = created.UTC().Truncate(time.Millisecond)
-	return s.store.Update(ctx, func(tx Tx) error {
+	return s.store.Progress(ctx, func(tx Tx) error {
 		if err := tx.CreateGroup(&Group{Name: group, Created: created}); err != nil && !errors.Is(err, ErrExists) {
 			return err
 		}
@@ -162,4 +162,16 @@ func groupName(name, identifier string) (string, error) {
 		return strings.TrimSuffix(parts[5], ":*"), nil
 	}
 	return identifier, nil
+}
+
+// DeleteGroup deletes a group and its streams, as DeleteLogGroup does; a
+// group that does not exist is no error. Services delete the group of what
+// they deleted (a pipeline's Commands logs).
+func (s *Service) DeleteGroup(ctx context.Context, group string) error {
+	_, err := s.DeleteLogGroup(ctx, &shape.DeleteLogGroupRequest{LogGroupName: &group})
+	var we *wire.Error
+	if errors.As(err, &we) && we.Code == "ResourceNotFoundException" {
+		return nil
+	}
+	return err
 }

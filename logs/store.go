@@ -12,6 +12,10 @@ import (
 // fn's writes or none, durably.
 type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
+	// Progress commits so that a crash of the server never undoes it; a
+	// power loss may undo the latest ones. Attach uses it: its owner
+	// attaches the stream again when it carries on after a restart.
+	Progress(ctx context.Context, fn func(Tx) error) error
 	View(ctx context.Context, fn func(Tx) error) error
 }
 

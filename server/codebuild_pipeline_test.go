@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cb "github.com/aws/aws-sdk-go-v2/service/codebuild"
 	cbt "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
 	cp "github.com/aws/aws-sdk-go-v2/service/codepipeline"
@@ -69,7 +70,7 @@ artifacts:
 	build := codeBuildAction("Build", types.ActionCategoryBuild, "app-build", "bin")
 	build.Namespace = aws.String("BuildVariables")
 	build.Configuration["EnvironmentVariables"] = `[{"name":"MODE","value":"release","type":"PLAINTEXT"}]`
-	check := commandsAction("Check", 1, "test \"$(cat app.txt)\" = \"built from the source with release\"", "test ! -e skip.log", `test "#{BuildVariables.VERSION}" = 1.2.3`)
+	check := commandsAction("Check", 1, "echo checking the build", "test \"$(cat app.txt)\" = \"built from the source with release\"", "test ! -e skip.log", `test "#{BuildVariables.VERSION}" = 1.2.3`)
 	check.InputArtifacts = []types.InputArtifact{{Name: aws.String("bin")}}
 	testAct := codeBuildAction("Test", types.ActionCategoryTest, "app-test")
 	testAct.InputArtifacts = []types.InputArtifact{{Name: aws.String("bin")}}
@@ -90,12 +91,21 @@ artifacts:
 	if runs["Check"].Status != types.ActionExecutionStatusSucceeded {
 		t.Errorf("Check (reads the build's artifact): %s %+v", runs["Check"].Status, runs["Check"].Output)
 	}
+	b := getBuild(t, c, buildID)
+	if got := aws.ToString(br.Output.ExecutionResult.LogStreamARN); got != aws.ToString(b.Logs.CloudWatchLogsArn) || got == "" {
+		t.Errorf("the Build action's logStreamARN %q, its build's %q", got, aws.ToString(b.Logs.CloudWatchLogsArn))
+	}
+	for name, want := range map[string]string{"Build": "mkdir -p out/bin", "Check": "checking the build"} {
+		arn := aws.ToString(runs[name].Output.ExecutionResult.LogStreamARN)
+		if text := logStreamText(t, ts, arn); !strings.Contains(text, want) {
+			t.Errorf("%s's log stream %s lacks %q:\n%s", name, arn, want, text)
+		}
+	}
 	tr := runs["Test"]
 	if tr.Status != types.ActionExecutionStatusFailed || tr.Output.ExecutionResult.ErrorDetails == nil ||
 		aws.ToString(tr.Output.ExecutionResult.ErrorDetails.Message) != "Build terminated with state: FAILED" {
 		t.Errorf("the failing Test action: %s %+v", tr.Status, tr.Output.ExecutionResult)
 	}
-	b := getBuild(t, c, buildID)
 	if aws.ToString(b.Initiator) != "codepipeline/cbp" || b.BuildStatus != cbt.StatusTypeSucceeded || b.Artifacts == nil ||
 		!strings.HasPrefix(aws.ToString(b.Artifacts.Location), "arn:aws:s3:::pipewright-artifacts/") || len(aws.ToString(b.Artifacts.Sha256sum)) != 64 ||
 		len(aws.ToString(b.Artifacts.Md5sum)) != 32 {
@@ -152,4 +162,25 @@ func TestAbandonedCodeBuildAction(t *testing.T) {
 			t.Errorf("an abandon without the tag: the build ended %s", b.BuildStatus)
 		}
 	}
+}
+
+// logStreamText is the text of the events of the log stream an ARN names
+// (arn:aws:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM), read
+// through the CloudWatch Logs API.
+func logStreamText(t *testing.T, ts *testServer, arn string) string {
+	t.Helper()
+	rest, ok := strings.CutPrefix(arn, "arn:aws:logs:us-east-1:000000000000:log-group:")
+	group, stream, found := strings.Cut(rest, ":log-stream:")
+	if !ok || !found {
+		t.Fatalf("not a log stream ARN: %q", arn)
+	}
+	out, err := ts.logsClient().GetLogEvents(guarded(t), &cwl.GetLogEventsInput{LogGroupName: &group, LogStreamName: &stream, StartFromHead: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("GetLogEvents %s: %v", arn, err)
+	}
+	var lines []string
+	for _, e := range out.Events {
+		lines = append(lines, aws.ToString(e.Message))
+	}
+	return strings.Join(lines, "\n")
 }

@@ -276,11 +276,12 @@ func TestCodeBuildStopKillsTheWholeTree(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t)
 	c := newCodeBuild(ts)
+	daemon := uniqueSleep()
 	noSourceProject(t, c, "stop", `version: 0.2
 phases:
   build:
     commands:
-      - setsid sleep 1000.271828 &
+      - setsid sleep `+daemon+` &
       - echo started
       - sleep 1000
   post_build:
@@ -289,7 +290,7 @@ phases:
 `)
 	id := aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("stop")}).Id)
 	waitBuild(t, c, id, "the BUILD phase", func(b cbt.Build) bool { return strings.Contains(buildLog(ts, id), "started") })
-	eventually(t, 3*guard, "the build's daemon to run", func() bool { return len(processesRunning("sleep", "1000.271828")) == 1 })
+	eventually(t, 3*guard, "the build's daemon to run", func() bool { return len(processesRunning("sleep", daemon)) == 1 })
 	out, err := c.StopBuild(guarded(t), &cb.StopBuildInput{Id: aws.String(id)})
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +304,7 @@ phases:
 	eventually(t, 3*guard, "the build's job to end", func() bool {
 		return strings.Contains(buildLog(ts, id), "[pipewright]")
 	})
-	if left := processesRunning("sleep", "1000.271828"); len(left) != 0 {
+	if left := processesRunning("sleep", daemon); len(left) != 0 {
 		t.Errorf("the setsid'd daemon of job %s outlived the stop: %v", job, left)
 	}
 	final := getBuild(t, c, id)

@@ -18,6 +18,10 @@ func (s logsStore) Update(ctx context.Context, fn func(logs.Tx) error) error {
 	return s.db.writeTx(ctx, true, func(tx *sql.Tx) error { return fn(logsTx{ctx: ctx, tx: tx}) })
 }
 
+func (s logsStore) Progress(ctx context.Context, fn func(logs.Tx) error) error {
+	return s.db.writeTx(ctx, false, func(tx *sql.Tx) error { return fn(logsTx{ctx: ctx, tx: tx}) })
+}
+
 func (s logsStore) View(ctx context.Context, fn func(logs.Tx) error) error {
 	return s.db.readTx(ctx, func(tx *sql.Tx) error { return fn(logsTx{ctx: ctx, tx: tx}) })
 }
