@@ -3,6 +3,7 @@ package codebuild
 import (
 	"context"
 	"errors"
+	"os"
 	"sort"
 	"strconv"
 	"time"
@@ -197,7 +198,31 @@ func (s *Service) DeleteProject(ctx context.Context, in *shape.DeleteProjectInpu
 	if err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
+	s.dropCache(name)
 	return &shape.DeleteProjectOutput{}, nil
+}
+
+// InvalidateProjectCache empties a project's LOCAL cache.
+func (s *Service) InvalidateProjectCache(ctx context.Context, in *shape.InvalidateProjectCacheInput) (*shape.InvalidateProjectCacheOutput, error) {
+	name := projectName(in.GetProjectName())
+	if err := s.store.View(ctx, func(tx Tx) error { _, err := tx.GetProject(name); return err }); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, s.projectNotFound(name)
+		}
+		return nil, err
+	}
+	s.dropCache(name)
+	return &shape.InvalidateProjectCacheOutput{}, nil
+}
+
+// dropCache deletes a project's LOCAL cache.
+func (s *Service) dropCache(project string) {
+	if s.cfg.CacheDir == "" {
+		return
+	}
+	if err := os.RemoveAll(s.cacheDir(project)); err != nil {
+		s.log.Warn("codebuild: could not delete a project's cache", "project", project, "err", err)
+	}
 }
 
 func (s *Service) BatchGetProjects(ctx context.Context, in *shape.BatchGetProjectsInput) (*shape.BatchGetProjectsOutput, error) {

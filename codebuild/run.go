@@ -245,11 +245,26 @@ func (s *Service) prepare(b *Build) (jobs.Spec, *phaseContext) {
 		PhaseFile: filepath.Join(ws, phasesFile), VariablesFile: filepath.Join(ws, exportedFile), Protected: protected,
 	})
 	return jobs.Spec{
-		Script: script, Env: env, Inputs: inputs, Outputs: outputs, OutputsOnFailure: true,
+		Script: script, Env: env, Inputs: inputs, Outputs: outputs, OutputsOnFailure: true, Cache: s.localCache(b, spec),
 		Timeout: time.Duration(d.GetTimeoutInMinutes()) * s.cfg.Minute,
 		Keep:    []string{phasesFile, exportedFile},
 	}, nil
 }
+
+// localCache is the job's cache: the buildspec's cache paths, kept on this
+// machine for the project when its cache is LOCAL with the custom mode
+// (the other LOCAL modes, source and docker layers, have nothing to keep
+// here: sources are archives and there is no docker).
+func (s *Service) localCache(b *Build, spec *buildspec.Spec) *jobs.Cache {
+	c := b.Doc.Cache
+	if c.GetType() != "LOCAL" || !slices.Contains(c.Modes, "LOCAL_CUSTOM_CACHE") || spec.Cache == nil || len(spec.Cache.Paths) == 0 || s.cfg.CacheDir == "" {
+		return nil
+	}
+	return &jobs.Cache{Dir: s.cacheDir(b.Project), Paths: spec.Cache.Paths}
+}
+
+// cacheDir is where a project's LOCAL cache is kept.
+func (s *Service) cacheDir(project string) string { return filepath.Join(s.cfg.CacheDir, project) }
 
 // archive writes the commit's tree as the build's source zip.
 func (s *Service) archive(b *Build, repo, commit string) (jobs.Artifact, string, error) {

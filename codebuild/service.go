@@ -26,6 +26,8 @@ type Config struct {
 	// GitRoot holds the repositories CODECOMMIT sources name: repository
 	// NAME is GitRoot/NAME.
 	GitRoot string
+	// CacheDir holds the projects' LOCAL caches, one directory each.
+	CacheDir string
 	// TempDir holds scratch files (source archives being written).
 	TempDir   string
 	Region    string

@@ -119,6 +119,8 @@ type Spec struct {
 	// (not when the job was stopped, timed out or could not start), as a
 	// CodeBuild build uploads its artifacts after a failed BUILD phase.
 	OutputsOnFailure bool `json:"outputsOnFailure,omitempty"`
+	// Cache, when set, is restored before the script and saved after it.
+	Cache *Cache `json:"cache,omitempty"`
 	// Keep names small files of the workspace (relative to it) that the
 	// owner reads after the job ended: they are copied into Job.Kept
 	// before the workspace is discarded (at most MaxKept bytes each;

@@ -79,6 +79,9 @@ func (m *Manager) execute(ctx context.Context, j *Job, lj *liveJob) (*lineLog, o
 			return log, failedOutcome(ReasonSetup, err.Error())
 		}
 	}
+	if c := j.Spec.Cache; c != nil {
+		log.note(m.now(), c.restore(primary, home))
+	}
 	env := append(baseEnv(), srcEnv...)
 	env = append(env, "HOME="+home, "TMPDIR="+tmp)
 	env = append(env, j.Spec.Env...)
@@ -109,6 +112,9 @@ func (m *Manager) execute(ctx context.Context, j *Job, lj *liveJob) (*lineLog, o
 	}
 	if o := lj.stopped(); o != nil && res.Terminated {
 		return log, ordered(o)
+	}
+	if c := j.Spec.Cache; c != nil && res.Err == nil && res.Signal == "" {
+		log.note(m.now(), c.save(primary, home))
 	}
 	switch {
 	case res.Err != nil:

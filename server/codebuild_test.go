@@ -469,3 +469,45 @@ func TestCodeBuildRetryDeleteAndIdempotency(t *testing.T) {
 		t.Errorf("the deleted build's log is still there: %v", err)
 	}
 }
+
+func TestCodeBuildLocalCache(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	c := newCodeBuild(ts)
+	noSourceProject(t, c, "cached", `version: 0.2
+phases:
+  build:
+    commands:
+      - if [ -f deps/marker ]; then echo "cache hit $(cat deps/marker)"; else echo "cache miss"; fi
+      - if [ -f ~/.m2/seen ]; then echo "home hit"; fi
+      - mkdir -p deps ~/.m2 && echo "$CODEBUILD_BUILD_NUMBER" > deps/marker && touch ~/.m2/seen
+cache:
+  paths:
+    - deps/**/*
+    - /root/.m2/**/*
+`, func(in *cb.CreateProjectInput) {
+		in.Cache = &cbt.ProjectCache{Type: cbt.CacheTypeLocal, Modes: []cbt.CacheMode{cbt.CacheModeLocalCustomCache}}
+	})
+	run := func() string {
+		b := waitComplete(t, c, aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("cached")}).Id))
+		if b.BuildStatus != cbt.StatusTypeSucceeded {
+			t.Fatalf("build %s: %s", aws.ToString(b.Id), buildLog(ts, aws.ToString(b.Id)))
+		}
+		return buildLog(ts, aws.ToString(b.Id))
+	}
+	if log := run(); !strings.Contains(log, "Z cache miss\n") || !strings.Contains(log, "Saved 2 files to the local cache.") {
+		t.Errorf("the first build:\n%s", log)
+	}
+	if log := run(); !strings.Contains(log, "Z cache hit 1\n") || !strings.Contains(log, "Z home hit\n") {
+		t.Errorf("the second build:\n%s", log)
+	}
+	if _, err := c.InvalidateProjectCache(guarded(t), &cb.InvalidateProjectCacheInput{ProjectName: aws.String("cached")}); err != nil {
+		t.Fatal(err)
+	}
+	if log := run(); !strings.Contains(log, "Z cache miss\n") || strings.Contains(log, "Z home hit\n") {
+		t.Errorf("after InvalidateProjectCache:\n%s", log)
+	}
+	if _, err := c.InvalidateProjectCache(guarded(t), &cb.InvalidateProjectCacheInput{ProjectName: aws.String("nope")}); apiCode(err) != "ResourceNotFoundException" {
+		t.Errorf("InvalidateProjectCache of a missing project: %v", err)
+	}
+}

@@ -167,7 +167,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, jobs: jm, logs: lg}
 	s.cb = codebuild.New(codebuild.Config{
-		Store: db.CodeBuild(), Jobs: jm, Artifacts: arts, Logs: lg, GitRoot: cfg.GitRoot, TempDir: work,
+		Store: db.CodeBuild(), Jobs: jm, Artifacts: arts, Logs: lg, GitRoot: cfg.GitRoot, TempDir: work, CacheDir: filepath.Join(cfg.Data, "cache"),
 		Region: cfg.Region, AccountID: cfg.AccountID, MaxBuilds: cfg.MaxBuilds, Minute: cfg.BuildMinute, BaseURL: s.baseURL, Now: cfg.Now, Log: cfg.Log,
 	})
 	cp := codepipeline.New(codepipeline.Config{
