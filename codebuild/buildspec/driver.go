@@ -153,7 +153,29 @@ func writeFound(b *strings.Builder, spec *Spec) {
 	for _, p := range spec.Phases {
 		fmt.Fprintf(b, "\t_pw_log %s\n", quote(fmt.Sprintf(" %s: %d commands", p.Name, len(p.Commands))))
 	}
+	for _, n := range notApplied(spec) {
+		fmt.Fprintf(b, "\t_pw_log %s\n", quote(n))
+	}
 	b.WriteString("}\n")
+}
+
+// notApplied says which of the spec's settings the build runs without:
+// there is no image to select runtimes in, and the commands run as the
+// build's user.
+func notApplied(spec *Spec) []string {
+	var out []string
+	if spec.RunAs != "" {
+		out = append(out, "run-as "+spec.RunAs+" is not applied: the commands run as the build's user")
+	}
+	for _, p := range spec.Phases {
+		if p.RunAs != "" {
+			out = append(out, p.Name+": run-as "+p.RunAs+" is not applied: the commands run as the build's user")
+		}
+		for _, rv := range p.RuntimeVersions {
+			out = append(out, p.Name+": runtime-versions "+rv.Name+" "+rv.Value+" is not applied: builds run on the host, with its programs")
+		}
+	}
+	return out
 }
 
 // writeExportVars defines _pw_exportvars, which writes the variables file.

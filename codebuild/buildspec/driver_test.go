@@ -369,3 +369,23 @@ func TestDriverRunByDash(t *testing.T) {
 		b.wantStates(t, "INSTALL:SUCCEEDED", "PRE_BUILD:SUCCEEDED", "BUILD:FAILED", "POST_BUILD:SUCCEEDED")
 	}
 }
+
+func TestDriverSaysWhatItDoesNotApply(t *testing.T) {
+	b := run(t, `version: 0.2
+run-as: builder
+phases:
+  install:
+    run-as: other
+    runtime-versions:
+      nodejs: 20
+    commands:
+      - echo installing
+`, DriverOptions{})
+	b.wantExit(t, false)
+	b.wantLines(t,
+		"Phases found in YAML: 1",
+		"run-as builder is not applied: the commands run as the build's user",
+		"INSTALL: run-as other is not applied: the commands run as the build's user",
+		"INSTALL: runtime-versions nodejs 20 is not applied: builds run on the host, with its programs",
+		"Entering phase INSTALL", "installing")
+}
