@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -424,7 +425,7 @@ func (s *Service) logsOf(project, id string, cfg *shape.LogsConfig) *shape.LogsL
 		}
 	}
 	arn := "arn:aws:logs:" + s.cfg.Region + ":" + s.cfg.AccountID + ":log-group:" + group + ":log-stream:" + stream
-	link := s.baseURL() + "/_pipewright/logs?group=" + group + "&stream=" + stream
+	link := s.baseURL() + "/_pipewright/logs?" + url.Values{"group": {group}, "stream": {stream}}.Encode()
 	return &shape.LogsLocation{GroupName: &group, StreamName: &stream, DeepLink: &link, CloudWatchLogsArn: &arn,
 		CloudWatchLogs: cfg.GetCloudWatchLogs(), S3Logs: cfg.GetS3Logs()}
 }

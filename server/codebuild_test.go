@@ -1,7 +1,11 @@
 package server_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cb "github.com/aws/aws-sdk-go-v2/service/codebuild"
@@ -509,5 +514,51 @@ cache:
 	}
 	if _, err := c.InvalidateProjectCache(guarded(t), &cb.InvalidateProjectCacheInput{ProjectName: aws.String("nope")}); apiCode(err) != "ResourceNotFoundException" {
 		t.Errorf("InvalidateProjectCache of a missing project: %v", err)
+	}
+}
+
+// TestCodeBuildLinksAreSignedPages: the build's URL and its logs deepLink
+// answer its log as text to a SigV4-signed GET, and refuse an unsigned one.
+func TestCodeBuildLinksAreSignedPages(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	c := newCodeBuild(ts)
+	noSourceProject(t, c, "linked", "version: 0.2\nphases:\n  build:\n    commands:\n      - echo linked-output\n")
+	b := waitComplete(t, c, aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("linked")}).Id))
+	get := func(link, service string, sign bool) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, link, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sign {
+			empty := sha256.Sum256(nil)
+			if err := v4.NewSigner().SignHTTP(guarded(t), aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret},
+				req, hex.EncodeToString(empty[:]), service, "us-east-1", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	buildURL := ts.url + "/_pipewright/builds/" + aws.ToString(b.Id)
+	for _, tc := range []struct{ link, service string }{{buildURL, "codebuild"}, {aws.ToString(b.Logs.DeepLink), "logs"}} {
+		if !strings.HasPrefix(tc.link, ts.url+"/_pipewright/") {
+			t.Fatalf("link %q is not the server's", tc.link)
+		}
+		if code, body := get(tc.link, tc.service, true); code != http.StatusOK || !strings.Contains(body, "Z linked-output\n") {
+			t.Errorf("signed GET %s: %d\n%s", tc.link, code, body)
+		}
+		if code, body := get(tc.link, tc.service, false); code != http.StatusForbidden || strings.Contains(body, "linked-output") {
+			t.Errorf("unsigned GET %s: %d %s", tc.link, code, body)
+		}
+	}
+	if code, _ := get(ts.url+"/_pipewright/builds/linked:nope", "codebuild", true); code != http.StatusNotFound {
+		t.Errorf("a missing build's page: %d", code)
 	}
 }

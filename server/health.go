@@ -14,14 +14,20 @@ const HealthPath = "/_pipewright/health"
 var healthBody = []byte(`{"status":"ok"}`)
 
 // router is the server's root handler: a GET or HEAD of HealthPath is
-// answered by the health check; every other request, whatever its method
+// answered by the health check, a GET of a link page (see links) by the
+// links, which authenticate it; every other request, whatever its method
 // and path, goes to the awsJson1_1 server, which authenticates it.
 type router struct {
-	api http.Handler
-	log *slog.Logger
+	api   http.Handler
+	links *links
+	log   *slog.Logger
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rt.links != nil && rt.links.serves(r) {
+		rt.links.ServeHTTP(w, r)
+		return
+	}
 	if r.URL.Path != HealthPath || r.Method != http.MethodGet && r.Method != http.MethodHead {
 		rt.api.ServeHTTP(w, r)
 		return

@@ -72,11 +72,11 @@ type httpFront struct {
 }
 
 // newHTTPFront returns the HTTP side over api, the awsJson1_1 handler.
-func newHTTPFront(api http.Handler, limits HTTPLimits, log *slog.Logger) *httpFront {
+func newHTTPFront(api http.Handler, pages *links, limits HTTPLimits, log *slog.Logger) *httpFront {
 	limits = limits.withDefaults()
 	f := &httpFront{limiter: newConnLimiter(limits.MaxConns, limits.ConnWait, log)}
 	f.srv = &http.Server{
-		Handler:           &router{api: api, log: log},
+		Handler:           &router{api: api, links: pages, log: log},
 		ReadHeaderTimeout: limits.ReadHeaderTimeout,
 		ReadTimeout:       limits.ReadTimeout,
 		WriteTimeout:      limits.WriteTimeout,

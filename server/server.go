@@ -184,7 +184,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		TargetPrefix: cbshape.TargetPrefix, SigningName: cbshape.SigningName,
 		Ops: cbshape.Operations(s.cb), Known: cbshape.OperationNames,
 	}, lg.Wire())
-	s.http = newHTTPFront(api, cfg.HTTP, cfg.Log)
+	s.http = newHTTPFront(api, &links{auth: auth, cb: s.cb, logs: lg}, cfg.HTTP, cfg.Log)
 	// The job layer starts first: it sweeps what an earlier life left
 	// running before anything of this life starts.
 	if err := jm.Start(ctx); err != nil {
