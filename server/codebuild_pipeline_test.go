@@ -184,3 +184,28 @@ func logStreamText(t *testing.T, ts *testServer, arn string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestCodeBuildActionSecondarySources: with PrimarySource naming the second
+// input, the build starts in that artifact and finds the other at
+// CODEBUILD_SRC_DIR_<name>.
+func TestCodeBuildActionSecondarySources(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	c := newCodeBuild(ts)
+	ts.gitRepo("app", map[string]string{"repo.txt": "from the repo"})
+	pipelineProject(t, c, "two", `version: 0.2
+phases:
+  build:
+    commands:
+      - test "$(cat out/extra.txt)" = "made by an action"
+      - test "$(cat "$CODEBUILD_SRC_DIR_code/repo.txt")" = "from the repo"
+`)
+	make := commandsAction("Make", 1, "mkdir -p out && echo 'made by an action' > out/extra.txt")
+	make.OutputArtifacts = []types.OutputArtifact{{Name: aws.String("extra"), Files: []string{"out/**/*"}}}
+	build := codeBuildAction("Build", types.ActionCategoryBuild, "two")
+	build.InputArtifacts = append(build.InputArtifacts, types.InputArtifact{Name: aws.String("extra")})
+	build.Configuration["PrimarySource"] = "extra"
+	build.RunOrder = aws.Int32(2)
+	id := ts.createPipeline(declaration("two", "app", "", stage("Build", make, build)))
+	ts.waitStatus("two", id, types.PipelineExecutionStatusSucceeded, 3*guard)
+}

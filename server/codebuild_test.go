@@ -562,3 +562,28 @@ func TestCodeBuildLinksAreSignedPages(t *testing.T) {
 		t.Errorf("a missing build's page: %d", code)
 	}
 }
+
+func TestCodeBuildQueuedTimeoutAndUnsupportedStores(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, withBuilds(1, 50*time.Millisecond))
+	c := newCodeBuild(ts)
+	noSourceProject(t, c, "busy", "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 1000\n")
+	holder := aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("busy")}).Id)
+	waited := aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("busy"), QueuedTimeoutInMinutesOverride: aws.Int32(5)}).Id)
+	b := waitComplete(t, c, waited)
+	if b.BuildStatus != cbt.StatusTypeTimedOut || phaseList(b) != "SUBMITTED:SUCCEEDED QUEUED:TIMED_OUT COMPLETED:" {
+		t.Errorf("a build that waited past its queued timeout: %s, phases %s", b.BuildStatus, phaseList(b))
+	}
+	c.StopBuild(guarded(t), &cb.StopBuildInput{Id: aws.String(holder)})
+
+	noSourceProject(t, c, "secrets", "version: 0.2\nenv:\n  secrets-manager:\n    TOKEN: prod/token\nphases:\n  build:\n    commands:\n      - echo never\n")
+	b = waitComplete(t, c, aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("secrets")}).Id))
+	if b.BuildStatus != cbt.StatusTypeFailed || !strings.Contains(phaseList(b), "DOWNLOAD_SOURCE:FAILED") {
+		t.Errorf("a buildspec with secrets-manager: %s, phases %s", b.BuildStatus, phaseList(b))
+	}
+	_, err := c.StartBuild(guarded(t), &cb.StartBuildInput{ProjectName: aws.String("secrets"),
+		EnvironmentVariablesOverride: []cbt.EnvironmentVariable{{Name: aws.String("P"), Value: aws.String("/x"), Type: cbt.EnvironmentVariableTypeParameterStore}}})
+	if apiCode(err) != "InvalidInputException" || !strings.Contains(err.Error(), "PARAMETER_STORE") {
+		t.Errorf("a PARAMETER_STORE variable: %v", err)
+	}
+}
