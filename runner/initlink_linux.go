@@ -42,9 +42,14 @@ type initLink struct {
 }
 
 // spawnHelper starts a job init helper with attr (namespaceAttr: in new
-// namespaces), outside any tree's cgroup, with an empty environment and
-// /dev/null for stdin, stdout and stderr. It waits there for a spec (see
+// namespaces), outside any tree's cgroup, with an environment of
+// jobInitEnv alone and /dev/null for stdin, stdout and stderr. It waits there for a spec (see
 // handshake).
+// jobInitEnv is the job init helper's whole environment: nothing of the
+// server's, but not empty, so that a scan of processes can tell the
+// helper from a process in the middle of an exec (see readEnviron).
+const jobInitEnv = "PIPEWRIGHT_JOB_INIT=1"
+
 func spawnHelper(attr *syscall.SysProcAttr) (*initLink, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -57,7 +62,7 @@ func spawnHelper(attr *syscall.SysProcAttr) (*initLink, error) {
 		Path:        "/proc/self/exe",
 		Args:        []string{jobInitName},
 		Dir:         "/",
-		Env:         []string{},
+		Env:         []string{jobInitEnv},
 		ExtraFiles:  []*os.File{child},
 		SysProcAttr: attr,
 	}

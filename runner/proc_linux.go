@@ -206,6 +206,10 @@ type membership struct {
 	session  int                  // session/process group ID of the tree, 0 if not usable
 	seen     map[procKey]struct{} // members seen earlier (updated by scan)
 	found    func([]procStat)     // if not nil, called with the result of every scan
+	// waitUnsure makes a kill wait for orphans it cannot tell (see
+	// scanSure): needed when only the scan finds the tree's processes, not
+	// when a cgroup or a PID namespace holds them all.
+	waitUnsure bool
 }
 
 // scan returns the living members of a tree (see the package doc), never
@@ -254,6 +258,7 @@ func (m *membership) scanSure() (out []procStat, unsure int, err error) {
 		}
 	}
 	closure()
+	orphan := orphans(cands, self)
 	for _, st := range cands {
 		if member[st.pid] {
 			continue
@@ -261,7 +266,7 @@ func (m *membership) scanSure() (out []procStat, unsure int, err error) {
 		has, unknown := hasMarker(st, m.id)
 		if has {
 			member[st.pid] = true
-		} else if unknown {
+		} else if unknown && m.waitUnsure && orphan(st) {
 			unsure++
 		}
 	}
@@ -285,10 +290,24 @@ func (m *membership) scanSure() (out []procStat, unsure int, err error) {
 // them all. It returns the members it killed.
 func (m *membership) stopAndKill() ([]procStat, error) { return stopThenKill(m.scanSure) }
 
-// unsureFor bounds how long stopThenKill rescans for processes whose marker
-// could not be told: an exec ends well within it, and a process that
-// really has no environment is then taken for what it is.
-const unsureFor = 50 * time.Millisecond
+// orphans returns a test for the candidates whose parent is gone: a
+// process that cannot be told (mid-exec) only matters to a scan when
+// nothing but its marker can tie it to a tree, that is when its parent
+// exited and it was reparented (to init, or to the calling process, a
+// subreaper). A process whose parent lives is found through that parent.
+func orphans(cands []procStat, self int) func(procStat) bool {
+	exists := make(map[int]bool, len(cands))
+	for _, st := range cands {
+		exists[st.pid] = true
+	}
+	return func(st procStat) bool { return st.ppid <= 1 || st.ppid == self || !exists[st.ppid] }
+}
+
+// unsureFor bounds how long stopThenKill rescans for orphans whose marker
+// could not be told: an exec ends well within it even on a loaded
+// machine, and a process that really has no environment is then taken
+// for what it is.
+const unsureFor = time.Second
 
 // stopThenKill SIGSTOPs every process scan finds, rescanning until a scan
 // finds none that was not stopped yet and none that it could not tell

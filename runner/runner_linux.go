@@ -449,7 +449,8 @@ func (r *Runner) start(spec Spec) (*Process, error) {
 	if p.cg != nil {
 		p.handle.Cgroup = p.cg.dir
 	}
-	p.members = &membership{id: spec.ID, minStart: st.start, session: p.pid, seen: make(map[procKey]struct{})}
+	p.members = &membership{id: spec.ID, minStart: st.start, session: p.pid, seen: make(map[procKey]struct{}),
+		waitUnsure: p.cg == nil && p.helper == nil}
 	if !reaper.usesPidfds() {
 		p.members.found = func(sts []procStat) { reaper.remember(spec.ID, sts) }
 	}

@@ -90,20 +90,21 @@ func (r *Runner) marked() (out []procStat, unsure int, err error) {
 	}
 	self := os.Getpid()
 	var cands []procStat
-	member := map[int]bool{}
 	for _, pid := range pids {
 		if pid == self {
 			continue
 		}
-		st, err := readStat(pid)
-		if err != nil || !st.alive() {
-			continue
+		if st, err := readStat(pid); err == nil && st.alive() {
+			cands = append(cands, st)
 		}
-		cands = append(cands, st)
+	}
+	member := map[int]bool{}
+	orphan := orphans(cands, self)
+	for _, st := range cands {
 		id, ok, told := r.scopeTree(st)
 		if ok && !reaper.running(id) {
-			member[pid] = true
-		} else if !told {
+			member[st.pid] = true
+		} else if !told && orphan(st) {
 			unsure++
 		}
 	}
