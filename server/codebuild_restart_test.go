@@ -16,7 +16,7 @@ import (
 )
 
 // TestCodeBuildAcrossKill9: the server is killed with SIGKILL right after
-// a StopBuild returned (the build's SIGTERM-ignoring process is still
+// a StopBuild returned (the build's SIGTERM-ignoring process may still be
 // alive, waiting for SIGKILL at the end of the grace) and while a second
 // build runs. After the restart the stopped build is still STOPPED, the
 // other one has ended FAULT (its process died with the server's life), and
@@ -56,10 +56,12 @@ func TestCodeBuildAcrossKill9(t *testing.T) {
 		t.Fatalf("StopBuild: %v", err)
 	}
 	p.kill9()
-	for _, arg := range []string{stoppedArg, runningArg} {
-		if len(processesRunning("sleep", arg)) == 0 {
-			t.Fatalf("the process sleep %s did not outlive the server: there is nothing for the restart to end", arg)
-		}
+	// The running build's tree outlives the server: the restart must end
+	// it. (The stopped one's main shell has already obeyed its SIGTERM;
+	// under namespaces its leftover then dies with the job init helper,
+	// soon after the server.)
+	if len(processesRunning("sleep", runningArg)) == 0 {
+		t.Fatalf("the running build's sleep %s did not outlive the server: there is nothing for the restart to end", runningArg)
 	}
 	p = startBinary(t, bin, data, addr, longGrace)
 	got := waitComplete(t, c, stopped)

@@ -57,7 +57,16 @@ func serverSockets(t *testing.T, port int) int {
 			inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
 		}
 	}
-	n := 0
+	// Server sides (local port = port) and client sides (remote port =
+	// port) of this process's connections to the server. Only a server
+	// side whose peer is one of this process's clients counts: another
+	// process's test may connect to the port too (it picked the port as
+	// free and lost a race for it). Sockets are told apart by inode: a
+	// table read while connections come and go can list one twice (the
+	// kernel resumes each read at a position, not at an entry).
+	type conn struct{ local, remote int64 }
+	servers := map[string]conn{}
+	clients := map[int64]bool{}
 	for _, table := range []string{"/proc/self/net/tcp", "/proc/self/net/tcp6"} {
 		b, err := os.ReadFile(table)
 		if err != nil {
@@ -65,16 +74,32 @@ func serverSockets(t *testing.T, port int) int {
 		}
 		for _, line := range strings.Split(string(b), "\n")[1:] {
 			f := strings.Fields(line)
-			if len(f) < 10 || f[3] == "0A" { // 0A: LISTEN
+			if len(f) < 10 || f[3] == "0A" || !inodes[f[9]] { // 0A: LISTEN
 				continue
 			}
-			_, hexPort, _ := strings.Cut(f[1], ":")
-			if p, err := strconv.ParseInt(hexPort, 16, 32); err == nil && int(p) == port && inodes[f[9]] {
-				n++
+			local, remote := portOf(f[1]), portOf(f[2])
+			switch {
+			case local == int64(port):
+				servers[f[9]] = conn{local, remote}
+			case remote == int64(port):
+				clients[local] = true
 			}
 		}
 	}
+	n := 0
+	for _, c := range servers {
+		if clients[c.remote] {
+			n++
+		}
+	}
 	return n
+}
+
+// portOf is the port of an address of /proc/net/tcp (HEXADDR:HEXPORT).
+func portOf(addr string) int64 {
+	_, hexPort, _ := strings.Cut(addr, ":")
+	p, _ := strconv.ParseInt(hexPort, 16, 32)
+	return p
 }
 
 // socketWatch samples serverSockets until stopped and keeps the largest
