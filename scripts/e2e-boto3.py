@@ -8,7 +8,11 @@ git root, and drives every CodePipeline operation pipewright implements
 with boto3 (good requests and the errors they can get): pipelines, their
 versions and tags, executions with a source, a Commands action and a
 manual approval, stops, retries, transitions, and an operation of the
-model that pipewright does not implement.
+model that pipewright does not implement. Then every CodeBuild operation it
+implements (NO_SOURCE and CODECOMMIT projects, builds that succeed, fail and
+are stopped, retries, lists, deletes) and every CloudWatch Logs one (a
+build's stream; groups and streams made and written through the API), each
+with its errors, and an unimplemented operation of each.
 
 Every answer is checked on the raw JSON the server sent, not on what
 botocore made of it (botocore drops members it does not know): each member
@@ -175,7 +179,7 @@ def answer_problems(op, http):
         out.append("error without a message: %r" % body)
     allowed = {"__type", "message"}
     if code in modelled:
-        allowed |= set(MODEL.shape_for(code).members)
+        allowed |= set(op.service_model.shape_for(code).members)
     extra = set(body) - allowed
     if extra:
         out.append("error members %s are not modelled" % sorted(extra))
@@ -207,12 +211,14 @@ def self_test():
 
 
 class Caller:
-    """Calls operations with boto3 and checks each raw answer."""
+    """Calls operations of one service with boto3 and checks each raw answer
+    against that service's model."""
 
     def __init__(self, client):
         self.client = client
+        self.model = client.meta.service_model
         self.last = None
-        client.meta.events.register("after-call.codepipeline", self._keep)
+        client.meta.events.register("after-call." + self.model.service_id.hyphenize(), self._keep)
 
     def _keep(self, http_response=None, **_):
         self.last = http_response
@@ -222,7 +228,7 @@ class Caller:
         the error type `error` (quiet: counted, printed only if it fails).
         Returns the parsed answer (or the error's)."""
         self.last = None
-        model = MODEL.operation_model(op)
+        model = self.model.operation_model(op)
         what = op + (" -> " + error if error else "")
         try:
             resp = getattr(self.client, botocore.xform_name(op))(**params)
@@ -457,6 +463,224 @@ def run(call):
     check("no pipelines again", call("ListPipelines").get("pipelines") == [])
 
 
+# ------------------------------------------------------------ CodeBuild
+
+CB_PHASES = ["SUBMITTED", "QUEUED", "PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD",
+             "UPLOAD_ARTIFACTS", "FINALIZING", "COMPLETED"]
+CB_ENV = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"}
+
+
+def buildspec(phases):
+    """An inline buildspec of {phase: [command, ...]}."""
+    lines = ["version: 0.2", "phases:"]
+    for phase, commands in phases.items():
+        lines += ["  %s:" % phase, "    commands:"] + ["      - " + json.dumps(c) for c in commands]
+    return "\n".join(lines) + "\n"
+
+
+def project(name, source, **more):
+    return {"name": name, "source": source, "artifacts": {"type": "NO_ARTIFACTS"}, "environment": CB_ENV, "serviceRole": ROLE, **more}
+
+
+def no_source(name, phases, **more):
+    return project(name, {"type": "NO_SOURCE", "buildspec": buildspec(phases)}, **more)
+
+
+def lists_present(what, value, names):
+    """Checks that the members the server sends as lists are there, as []
+    when empty, rather than left out."""
+    missing = [n for n in names if not isinstance(value.get(n), list)]
+    check(what + ": " + ", ".join(names) + " are lists", not missing, "missing or not lists: %s" % missing)
+
+
+def build_of(cb, build_id):
+    return cb("BatchGetBuilds", quiet=True, ids=[build_id])["builds"][0]
+
+
+def finished(cb, build_id, what):
+    """Waits for a build to complete and returns it (or {})."""
+    return wait_for(what, 30, lambda: (lambda b: b if b.get("buildComplete") else None)(build_of(cb, build_id))) or {}
+
+
+def phases_of(build):
+    return [(p["phaseType"], p.get("phaseStatus")) for p in build.get("phases", [])]
+
+
+def proc_running(argv):
+    """Whether a process runs with exactly this command line."""
+    want = "\0".join(argv) + "\0"
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % pid) as f:
+                if pid.isdigit() and f.read() == want:
+                    return True
+        except OSError:
+            pass
+    return False
+
+
+def run_codebuild(cb):
+    """Every CodeBuild operation pipewright implements; returns the group and
+    stream of a build's log."""
+    say("CodeBuild projects")
+    check("no projects is []", cb("ListProjects").get("projects") == [])
+    check("no builds is []", cb("ListBuilds").get("ids") == [])
+    spec = {"build": ['echo "cb says $((6 * 7))"', 'test "$GREETING" = hello']}
+    created = cb("CreateProject", **no_source("ok", spec, description="e2e", tags=[{"key": "team", "value": "ci"}],
+                                              environment=dict(CB_ENV, environmentVariables=[{"name": "GREETING", "value": "hello"}])))
+    p = created.get("project", {})
+    check("CreateProject echoes the project", p.get("name") == "ok" and p.get("arn") ==
+          "arn:aws:codebuild:%s:%s:project/ok" % (REGION, ACCOUNT) and p.get("tags") == [{"key": "team", "value": "ci"}], repr(p))
+    check("CreateProject fills AWS's defaults", (p.get("timeoutInMinutes"), p.get("queuedTimeoutInMinutes")) == (60, 480), repr(p))
+    lists_present("CreateProject", p, ["secondarySources", "secondarySourceVersions", "secondaryArtifacts", "fileSystemLocations"])
+    cb("CreateProject", "ResourceAlreadyExistsException", **no_source("ok", spec))
+    cb("CreateProject", "InvalidInputException", **project("gh", {"type": "GITHUB", "location": "https://github.com/pipewright/nope.git"}))
+    cb("CreateProject", "InvalidInputException", **no_source("secret", spec, environment=dict(
+        CB_ENV, environmentVariables=[{"name": "S", "value": "arn:x", "type": "SECRETS_MANAGER"}])))
+    cb("CreateProject", "InvalidInputException", **project("s3", {"type": "NO_SOURCE", "buildspec": buildspec(spec)},
+                                                           artifacts={"type": "S3", "location": "bucket"}))
+    cb("CreateProject", **project("cc", {"type": "CODECOMMIT", "location": "https://git-codecommit.%s.amazonaws.com/v1/repos/app" % REGION,
+                                         "buildspec": buildspec({"build": ["bash hello.sh"]})}, sourceVersion=COMMIT))
+    got = cb("BatchGetProjects", names=["ok", "missing", "cc"])
+    check("BatchGetProjects", [x["name"] for x in got["projects"]] == ["ok", "cc"] and got["projectsNotFound"] == ["missing"], repr(got))
+    got = cb("BatchGetProjects", names=["ok"])
+    check("BatchGetProjects: projectsNotFound is []", got.get("projectsNotFound") == [], repr(got.get("projectsNotFound")))
+    up = cb("UpdateProject", name="ok", description="updated", timeoutInMinutes=30)["project"]
+    check("UpdateProject changes what it names only", (up.get("description"), up.get("timeoutInMinutes"), up.get("source", {}).get("type"))
+          == ("updated", 30, "NO_SOURCE"), repr(up))
+    cb("UpdateProject", "ResourceNotFoundException", name="missing", description="x")
+    names = cb("ListProjects", sortBy="NAME", sortOrder="DESCENDING")["projects"]
+    check("ListProjects sortBy NAME DESCENDING", names == ["ok", "cc"], repr(names))
+    cb("ListProjects", "InvalidInputException", nextToken="bogus")
+
+    say("CodeBuild builds")
+    b = cb("StartBuild", projectName="ok", idempotencyToken="e2e-ok")["build"]
+    ok_id = b["id"]
+    check("StartBuild answers the build QUEUED or later, number 1", b.get("buildNumber") == 1 and b.get("buildComplete") is False, repr(b)[:300])
+    again = cb("StartBuild", projectName="ok", idempotencyToken="e2e-ok")["build"]
+    check("StartBuild: the idempotencyToken names the same build", again["id"] == ok_id)
+    cb("StartBuild", "InvalidInputException", projectName="ok", idempotencyToken="e2e-ok", timeoutInMinutesOverride=5)
+    cb("StartBuild", "ResourceNotFoundException", projectName="missing")
+    done = finished(cb, ok_id, "the build completes")
+    check("the build SUCCEEDED", done.get("buildStatus") == "SUCCEEDED", done.get("buildStatus", ""))
+    check("its phases are AWS's, all SUCCEEDED", phases_of(done) == [(t, "SUCCEEDED") for t in CB_PHASES[:-1]] + [("COMPLETED", None)],
+          repr(phases_of(done)))
+    lists_present("BatchGetBuilds", done, ["secondarySources", "secondarySourceVersions", "secondaryArtifacts", "reportArns",
+                                          "fileSystemLocations", "exportedEnvironmentVariables"])
+    group, stream = done.get("logs", {}).get("groupName"), done.get("logs", {}).get("streamName")
+    check("logs: group /aws/codebuild/ok, stream the build's UUID", (group, stream) == ("/aws/codebuild/ok", ok_id.split(":", 1)[1]),
+          repr(done.get("logs")))
+    got = cb("BatchGetBuilds", ids=[ok_id, "ok:00000000-0000-0000-0000-000000000000"])
+    check("BatchGetBuilds: buildsNotFound", got["buildsNotFound"] == ["ok:00000000-0000-0000-0000-000000000000"], repr(got["buildsNotFound"]))
+    check("BatchGetBuilds: buildsNotFound is []", cb("BatchGetBuilds", ids=[ok_id]).get("buildsNotFound") == [])
+
+    cb("CreateProject", **no_source("fail", {"build": ["echo failing", "false", "echo never"],
+                                             "post_build": ['echo "post_build ran, succeeding=$CODEBUILD_BUILD_SUCCEEDING"']}))
+    fail_id = cb("StartBuild", projectName="fail")["build"]["id"]
+    done = finished(cb, fail_id, "the failing build completes")
+    got = dict(phases_of(done))
+    check("the failing build FAILED: BUILD FAILED, POST_BUILD SUCCEEDED", (done.get("buildStatus"), got.get("BUILD"), got.get("POST_BUILD"))
+          == ("FAILED", "FAILED", "SUCCEEDED"), repr(phases_of(done)))
+    ctx = next((p.get("contexts") for p in done.get("phases", []) if p["phaseType"] == "BUILD"), None)
+    check("the failed phase's context says why", bool(ctx) and ctx[0].get("statusCode") == "COMMAND_EXECUTION_ERROR", repr(ctx))
+
+    cc_id = cb("StartBuild", projectName="cc")["build"]["id"]
+    done = finished(cb, cc_id, "the CODECOMMIT build completes")
+    check("the CODECOMMIT build SUCCEEDED at the commit", (done.get("buildStatus"), done.get("resolvedSourceVersion")) == ("SUCCEEDED", COMMIT),
+          "%s %s" % (done.get("buildStatus"), done.get("resolvedSourceVersion")))
+
+    tag = "1000.%d3" % os.getpid()  # unique to this run
+    cb("CreateProject", **no_source("sleep", {"build": ["sleep " + tag], "post_build": ["echo after the stop"]}))
+    sleep_id = cb("StartBuild", projectName="sleep")["build"]["id"]
+    wait_for("the sleeping build runs sleep " + tag, 20, lambda: proc_running(["sleep", tag]))
+    got = cb("BatchDeleteBuilds", ids=[sleep_id])
+    check("BatchDeleteBuilds of a running build: BUILD_IN_PROGRESS", got["buildsNotDeleted"] == [{"id": sleep_id, "statusCode": "BUILD_IN_PROGRESS"}]
+          and got["buildsDeleted"] == [], repr(got))
+    stopped = cb("StopBuild", id=sleep_id)["build"]
+    got = dict(phases_of(stopped))
+    check("StopBuild answers STOPPED, complete, BUILD STOPPED", (stopped.get("buildStatus"), stopped.get("buildComplete"), got.get("BUILD"))
+          == ("STOPPED", True, "STOPPED"), repr(phases_of(stopped)))
+    wait_for("the stopped build's sleep is gone", 10, lambda: not proc_running(["sleep", tag]))
+    check("StopBuild of a stopped build answers it as it is", cb("StopBuild", id=sleep_id)["build"].get("buildStatus") == "STOPPED")
+    cb("StopBuild", "ResourceNotFoundException", id="sleep:00000000-0000-0000-0000-000000000000")
+
+    ids = cb("ListBuilds", sortOrder="ASCENDING")["ids"]
+    check("ListBuilds ASCENDING", ids == [ok_id, fail_id, cc_id, sleep_id], repr(ids))
+    check("ListBuilds is newest first by default", cb("ListBuilds")["ids"] == ids[::-1])
+    cb("ListBuilds", "InvalidInputException", nextToken="bogus")
+    check("ListBuildsForProject", cb("ListBuildsForProject", projectName="fail")["ids"] == [fail_id])
+    cb("ListBuildsForProject", "ResourceNotFoundException", projectName="missing")
+    cb("ListBuildsForProject", "InvalidInputException", projectName="ok", nextToken="bogus")
+
+    retry = cb("RetryBuild", id=ok_id)["build"]
+    check("RetryBuild starts build number 2 of the project", retry["id"] != ok_id and retry.get("buildNumber") == 2, repr(retry)[:300])
+    check("the retried build SUCCEEDED", finished(cb, retry["id"], "the retried build completes").get("buildStatus") == "SUCCEEDED")
+    cb("RetryBuild", "ResourceNotFoundException", id="ok:00000000-0000-0000-0000-000000000000")
+    got = cb("BatchDeleteBuilds", ids=[retry["id"], "ok:nope"])
+    check("BatchDeleteBuilds", got["buildsDeleted"] == [retry["id"]] and got["buildsNotDeleted"] == [{"id": "ok:nope", "statusCode": "BUILD_NOT_FOUND"}],
+          repr(got))
+    check("BatchDeleteBuilds: buildsNotDeleted is []", cb("BatchDeleteBuilds", ids=[cc_id]).get("buildsNotDeleted") == [])
+    cb("DeleteProject", name="fail")
+    check("a deleted project is not found", cb("BatchGetProjects", names=["fail"])["projectsNotFound"] == ["fail"])
+    check("a deleted project's builds are kept", build_of(cb, fail_id).get("buildStatus") == "FAILED")
+    err = cb("ListFleets", "UnknownOperationException")
+    check("an unimplemented CodeBuild operation names itself", err["Error"]["Message"] ==
+          "pipewright does not implement CodeBuild_20161006.ListFleets yet", err["Error"]["Message"])
+    return group, stream
+
+
+# ------------------------------------------------------------ CloudWatch Logs
+
+
+def run_logs(logs, group, stream):
+    say("CloudWatch Logs: a build's stream")
+    groups = logs("DescribeLogGroups", logGroupNamePrefix="/aws/codebuild/")["logGroups"]
+    check("DescribeLogGroups lists the projects' groups", [g["logGroupName"] for g in groups] ==
+          ["/aws/codebuild/%s" % p for p in ("cc", "fail", "ok", "sleep")], repr([g["logGroupName"] for g in groups]))
+    check("DescribeLogGroups: nothing is []", logs("DescribeLogGroups", logGroupNamePrefix="nope").get("logGroups") == [])
+    streams = logs("DescribeLogStreams", logGroupName=group)["logStreams"]
+    check("DescribeLogStreams lists the build's streams", stream in [s["logStreamName"] for s in streams], repr(streams))
+    logs("DescribeLogStreams", logGroupName=group, orderBy="LastEventTime", descending=True, limit=1)
+    logs("DescribeLogStreams", "ResourceNotFoundException", logGroupName="/aws/codebuild/missing")
+    page = logs("GetLogEvents", logGroupName=group, logStreamName=stream, startFromHead=True)
+    check("GetLogEvents shows the build's echo line", [e["message"] for e in page["events"]].count("cb says 42") == 1,
+          repr([e["message"] for e in page["events"]])[:300])
+    rest = logs("GetLogEvents", logGroupName=group, logStreamName=stream, startFromHead=True, nextToken=page["nextForwardToken"])
+    check("GetLogEvents at the end: no events, the same token", rest["events"] == [] and rest["nextForwardToken"] == page["nextForwardToken"],
+          repr(rest))
+    logs("GetLogEvents", logGroupIdentifier="arn:aws:logs:%s:%s:log-group:%s" % (REGION, ACCOUNT, group), logStreamName=stream, limit=2)
+    logs("GetLogEvents", "ResourceNotFoundException", logGroupName=group, logStreamName="missing")
+    logs("GetLogEvents", "InvalidParameterException", logGroupName=group, logStreamName=stream, nextToken="bogus")
+    found = logs("FilterLogEvents", logGroupName=group, filterPattern='"cb says 42"')
+    check("FilterLogEvents finds the line by phrase", [(e["logStreamName"], e["message"]) for e in found["events"]] == [(stream, "cb says 42")],
+          repr(found["events"]))
+    logs("FilterLogEvents", logGroupName=group, logStreamNames=[stream], filterPattern="?says ?nothing", startTime=0, limit=5)
+    logs("FilterLogEvents", "InvalidParameterException", logGroupName=group, filterPattern="%cb.*says%")
+    logs("FilterLogEvents", "ResourceNotFoundException", logGroupName="/aws/codebuild/missing")
+
+    say("CloudWatch Logs: streams of the API")
+    logs("CreateLogGroup", logGroupName="e2e/api")
+    logs("CreateLogGroup", "ResourceAlreadyExistsException", logGroupName="e2e/api")
+    logs("CreateLogStream", logGroupName="e2e/api", logStreamName="s1")
+    logs("CreateLogStream", "ResourceAlreadyExistsException", logGroupName="e2e/api", logStreamName="s1")
+    logs("CreateLogStream", "ResourceNotFoundException", logGroupName="e2e/missing", logStreamName="s1")
+    now = int(time.time() * 1000)
+    logs("PutLogEvents", logGroupName="e2e/api", logStreamName="s1",
+         logEvents=[{"timestamp": now, "message": "first"}, {"timestamp": now + 1, "message": "second"}])
+    logs("PutLogEvents", "ResourceNotFoundException", logGroupName="e2e/api", logStreamName="missing",
+         logEvents=[{"timestamp": now, "message": "x"}])
+    got = logs("GetLogEvents", logGroupName="e2e/api", logStreamName="s1", startFromHead=True)["events"]
+    check("GetLogEvents reads what PutLogEvents put", [(e["timestamp"], e["message"]) for e in got] == [(now, "first"), (now + 1, "second")],
+          repr(got))
+    got = logs("FilterLogEvents", logGroupName="e2e/api", filterPattern="second")
+    check("FilterLogEvents over an API stream", [e["message"] for e in got["events"]] == ["second"], repr(got))
+    logs("DeleteLogStream", logGroupName="e2e/api", logStreamName="s1")
+    logs("DeleteLogStream", "ResourceNotFoundException", logGroupName="e2e/api", logStreamName="s1")
+    logs("DeleteLogGroup", logGroupName="e2e/api")
+    logs("DeleteLogGroup", "ResourceNotFoundException", logGroupName="e2e/api")
+    logs("DescribeDestinations", "UnknownOperationException")
+
+
 def approval_token(call, pipeline, execution):
     acts = call("ListActionExecutions", quiet=True, pipelineName=pipeline, filter={"pipelineExecutionId": execution})
     for a in acts.get("actionExecutionDetails", []):
@@ -489,10 +713,13 @@ def main():
         signal.signal(signal.SIGALRM, give_up)
         signal.alarm(limit)
         COMMIT = git_repo(data)
-        client = boto3.client("codepipeline", endpoint_url=endpoint, region_name=REGION,
-                              aws_access_key_id=KEY, aws_secret_access_key=SECRET,
-                              config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30))
-        run(Caller(client))
+
+        def caller(service):
+            return Caller(boto3.client(service, endpoint_url=endpoint, region_name=REGION,
+                                       aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+                                       config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30)))
+        run(caller("codepipeline"))
+        run_logs(caller("logs"), *run_codebuild(caller("codebuild")))
     except KeyboardInterrupt:
         pass
     except Exception as e:  # a crash of the script is a failure, reported as one

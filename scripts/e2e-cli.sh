@@ -9,6 +9,15 @@
 # stop errors, retry-stage-execution, manual approval, the run succeeding,
 # the pipewright:abandon-cancels-jobs tag, and request signing errors.
 #
+# Then CodeBuild and CloudWatch Logs, with each client: NO_SOURCE projects
+# (inline buildspecs) and a CODECOMMIT one on a repository under the git
+# root; builds that succeed and fail (phases checked), stop-build of a build
+# that sleeps (its `sleep` processes must be gone), retry-build, the list,
+# batch-get, update and delete operations and their errors; the builds'
+# logs through get-log-events, filter-log-events, describe-log-groups and
+# describe-log-streams, and `aws logs tail --follow` (aws CLI v2 only: v1
+# has no `logs tail`) while a build prints.
+#
 # Clients: Debian's aws CLI v2 (/usr/bin/aws, 2023 models, given
 # --endpoint-url) and a current aws CLI (pyenv's, the first non-Debian `aws`
 # on PATH or ~/.pyenv/shims/aws). A missing client is a failure. The
@@ -26,7 +35,7 @@
 # so (without the current CLI create-pipeline goes through curl's
 # --aws-sigv4; with one client the tagged scenario does not run);
 # scripts/test never sets them. E2E_LIMIT is the time limit in seconds after
-# the build (default: what is left of 175s since the start, at least 120s).
+# the build (default: what is left of 265s since the start, at least 200s).
 set -uo pipefail
 
 export LC_ALL=C
@@ -195,10 +204,10 @@ go build -o "$TMP/pipewright" ./cmd/pipewright || die "go build failed"
 ok "go build ./cmd/pipewright ($(($(date +%s) - T0))s)"
 
 T1=$(date +%s)
-# The whole run stays under 3 minutes, but the checks get at least 2 after
-# a slow (cold cache) build.
-LIMIT=${E2E_LIMIT:-$((175 - (T1 - T0)))}
-[ -n "${E2E_LIMIT:-}" ] || [ "$LIMIT" -ge 120 ] || LIMIT=120
+# The whole run (about 2 minutes and a half) stays under 4 minutes and a
+# half, but the checks get at least 200s after a slow (cold cache) build.
+LIMIT=${E2E_LIMIT:-$((265 - (T1 - T0)))}
+[ -n "${E2E_LIMIT:-}" ] || [ "$LIMIT" -ge 200 ] || LIMIT=200
 (
   trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
   sleep "$LIMIT" &
@@ -492,6 +501,238 @@ for c in "${CLIENTS[@]}"; do
   fi
   scenario "$c" "$first" "$tagged"
 done
+
+# ---------------------------------------------------------------- CodeBuild
+
+say "CodeBuild: a git repository for CODECOMMIT projects"
+T_CB=$(date +%s)
+CB_REPO="$DATA/git/cb-app"
+mkdir -p "$CB_REPO"
+printf '%s\n' 'version: 0.2' 'phases:' '  build:' '    commands:' '      - cat msg.txt' \
+  '      - echo "resolved=$CODEBUILD_RESOLVED_SOURCE_VERSION"' >"$CB_REPO/buildspec.yml"
+echo "cb-app says hello from its repository" >"$CB_REPO/msg.txt"
+cbgit() { git -C "$CB_REPO" -c user.name=e2e -c user.email=e2e@pipewright.invalid -c commit.gpgsign=false -c core.hooksPath=/dev/null "$@"; }
+CB_COMMIT=""
+if cbgit init -q -b main && cbgit add -A && cbgit commit -q -m "cb-app" && CB_COMMIT=$(cbgit rev-parse HEAD); then
+  ok "git repository cb-app under the git root ($CB_COMMIT)"
+else
+  bad "could not create the git repository $CB_REPO"
+fi
+
+# json_string TEXT: TEXT as a JSON string.
+json_string() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\t'/\\t}
+  s=${s//$'\n'/\\n}
+  printf '"%s"' "$s"
+}
+CB_ENV='"environment":{"type":"LINUX_CONTAINER","image":"aws/codebuild/standard:7.0","computeType":"BUILD_GENERAL1_SMALL"}'
+# cb_input NAME SOURCE_JSON [MEMBERS]: the file of a create-project
+# --cli-input-json for project NAME with that source (and more members).
+cb_input() {
+  local f="$TMP/project-$1.json"
+  printf '{"name":"%s","source":%s,"artifacts":{"type":"NO_ARTIFACTS"},%s,"serviceRole":"%s"%s}\n' \
+    "$1" "$2" "$CB_ENV" "arn:aws:iam::000000000000:role/pipewright" "${3:+,$3}" >"$f"
+  echo "$f"
+}
+# cb_create CLIENT NAME BUILDSPEC_LINE...: create-project of a NO_SOURCE
+# project with the lines as its inline buildspec.
+cb_create() {
+  local c=$1 name=$2
+  shift 2
+  local spec
+  spec=$(printf '%s\n' 'version: 0.2' 'phases:' "$@")
+  expect "[$(label "$c")] create-project $name (NO_SOURCE, inline buildspec)" "$name"$'\tNO_SOURCE\tarn:aws:codebuild:us-east-1:000000000000:project/'"$name" \
+    $c codebuild create-project --cli-input-json "file://$(cb_input "$name" "{\"type\":\"NO_SOURCE\",\"buildspec\":$(json_string "$spec")}")" \
+    --query 'project.[name,source.type,arn]' --output text
+}
+cb_build() { # CLIENT ID QUERY: batch-get-builds of one build, the query's value as text
+  $1 codebuild batch-get-builds --ids "$2" --query "builds[0].$3" --output text
+}
+# cb_run CLIENT PROJECT: start-build, then batch-get-builds until the build
+# is complete (30 s at most); sets CB_ID, and (cb_complete) CB_STATUS,
+# CB_PHASES ("TYPE:STATUS ..."), CB_GROUP and CB_STREAM (its logs member).
+cb_run() {
+  local c=$1 p=$2 L
+  L=$(label "$c")
+  CB_ID="" CB_STATUS="" CB_PHASES="" CB_GROUP="" CB_STREAM=""
+  call "[$L] start-build $p" $c codebuild start-build --project-name "$p" --query build.id --output text || return 1
+  CB_ID=$OUT
+  [[ "$CB_ID" == "$p:"* ]] || { bad "[$L] start-build $p: build id '$CB_ID'"; return 1; }
+  cb_complete "$c" "$CB_ID" "[$L] batch-get-builds until $p's build is complete"
+}
+# cb_complete CLIENT ID DESC: waits until the build is complete and sets
+# CB_STATUS, CB_PHASES, CB_GROUP, CB_STREAM and CB_RESOLVED
+# (resolvedSourceVersion).
+cb_complete() {
+  wait_for "$3" 30 True cb_build "$1" "$2" buildComplete || return 1
+  call "$3: batch-get-builds" cb_build "$1" "$2" \
+    '[buildStatus,join(`" "`,phases[].join(`":"`,[phaseType,phaseStatus||`"-"`])),logs.groupName,logs.streamName,resolvedSourceVersion]' || return 1
+  IFS=$'\t' read -r CB_STATUS CB_PHASES CB_GROUP CB_STREAM CB_RESOLVED <<<"$OUT"
+}
+# same DESC GOT WANT: counts whether GOT is WANT.
+same() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi; }
+# The phases of a build that succeeded; others differ in a phase or two.
+CB_OK="SUBMITTED:SUCCEEDED QUEUED:SUCCEEDED PROVISIONING:SUCCEEDED DOWNLOAD_SOURCE:SUCCEEDED INSTALL:SUCCEEDED PRE_BUILD:SUCCEEDED"
+CB_OK+=" BUILD:SUCCEEDED POST_BUILD:SUCCEEDED UPLOAD_ARTIFACTS:SUCCEEDED FINALIZING:SUCCEEDED COMPLETED:-"
+# log_counts CLIENT GROUP STREAM MESSAGE...: how many events of the stream
+# (get-log-events from its head) are each MESSAGE, tab-separated.
+log_counts() {
+  local c=$1 g=$2 s=$3 q="" m
+  shift 3
+  for m in "$@"; do q+="${q:+,}length(events[?message=='$m'])"; done
+  $c logs get-log-events --log-group-name "$g" --log-stream-name "$s" --start-from-head --query "[$q]" --output text
+}
+# sleeping TAG: the pids of the processes `sleep TAG`.
+sleeping() { pgrep -f "^sleep ${1//./\\.}\$"; }
+# wait_gone TAG SECONDS: waits until no process `sleep TAG` is left.
+wait_gone() {
+  local deadline=$(($(date +%s) + $2))
+  while [ -n "$(sleeping "$1")" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
+  [ -z "$(sleeping "$1")" ]
+}
+
+# codebuild CLIENT: the CodeBuild and CloudWatch Logs scenario; its
+# projects are named CLIENT-*.
+codebuild() {
+  local c=$1 L
+  L=$(label "$c")
+  local ok_p="$c-ok" fail_p="$c-fail" sleep_p="$c-sleep" cc_p="$c-cc" tick_p="$c-tick"
+  say "CodeBuild and CloudWatch Logs with $L"
+
+  cb_create "$c" "$ok_p" '  build:' '    commands:' '      - echo "cb says $((6 * 7))"' '      - echo "second line"'
+  expect_error "[$L] create-project again: the name is taken" ResourceAlreadyExistsException \
+    $c codebuild create-project --cli-input-json "file://$TMP/project-$ok_p.json"
+  expect_error "[$L] create-project with a GITHUB source" InvalidInputException \
+    $c codebuild create-project --cli-input-json "file://$(cb_input "$c-gh" '{"type":"GITHUB","location":"https://github.com/pipewright/nope.git"}')"
+  expect_error "[$L] start-build of a missing project" ResourceNotFoundException \
+    $c codebuild start-build --project-name "$c-missing"
+
+  # a build that succeeds, its phases and its log.
+  cb_run "$c" "$ok_p" || return 1
+  local ok_id=$CB_ID
+  same "[$L] the build SUCCEEDED" "$CB_STATUS" SUCCEEDED
+  same "[$L] its phases are AWS's, SUBMITTED to COMPLETED, all SUCCEEDED" "$CB_PHASES" "$CB_OK"
+  same "[$L] logs member: group /aws/codebuild/PROJECT, stream the build's UUID" "$CB_GROUP $CB_STREAM" "/aws/codebuild/$ok_p ${ok_id#*:}"
+  expect "[$L] get-log-events shows the build's echo lines" $'1\t1' log_counts "$c" "$CB_GROUP" "$CB_STREAM" "cb says 42" "second line"
+  expect "[$L] filter-log-events finds a line by phrase" "$CB_STREAM"$'\tcb says 42' \
+    $c logs filter-log-events --log-group-name "$CB_GROUP" --filter-pattern '"cb says 42"' \
+    --query 'events[].[logStreamName,message]' --output text
+  expect "[$L] describe-log-groups" "$CB_GROUP" \
+    $c logs describe-log-groups --log-group-name-prefix "/aws/codebuild/$ok_p" --query 'logGroups[].logGroupName' --output text
+  expect "[$L] describe-log-streams" "$CB_STREAM" \
+    $c logs describe-log-streams --log-group-name "$CB_GROUP" --query 'logStreams[].logStreamName' --output text
+  expect_error "[$L] get-log-events of a missing stream" ResourceNotFoundException \
+    $c logs get-log-events --log-group-name "$CB_GROUP" --log-stream-name no-such-stream
+
+  # a build that fails: BUILD FAILED, POST_BUILD runs.
+  cb_create "$c" "$fail_p" '  build:' '    commands:' '      - echo failing now' '      - "false"' '      - echo "never $((2 + 3))"' \
+    '  post_build:' '    commands:' '      - echo "post_build ran, succeeding=$CODEBUILD_BUILD_SUCCEEDING"'
+  local fail_id=""
+  if cb_run "$c" "$fail_p"; then
+    fail_id=$CB_ID
+    same "[$L] the failing build FAILED" "$CB_STATUS" FAILED
+    same "[$L] its BUILD phase FAILED, POST_BUILD ran" "$CB_PHASES" "${CB_OK/ BUILD:SUCCEEDED/ BUILD:FAILED}"
+    expect "[$L] its log: POST_BUILD ran with CODEBUILD_BUILD_SUCCEEDING=0, nothing after the failed command" $'1\t0' \
+      log_counts "$c" "$CB_GROUP" "$CB_STREAM" "post_build ran, succeeding=0" "never 5"
+  fi
+
+  # a CODECOMMIT project on the repository, at a commit (pipewright does
+  # not resolve branches yet: see the report of this script's change).
+  expect "[$L] create-project $cc_p (CODECOMMIT)" $'CODECOMMIT\t'"$CB_COMMIT" \
+    $c codebuild create-project --cli-input-json "file://$(cb_input "$cc_p" \
+      '{"type":"CODECOMMIT","location":"https://git-codecommit.us-east-1.amazonaws.com/v1/repos/cb-app"}' "\"sourceVersion\":\"$CB_COMMIT\"")" \
+    --query 'project.[source.type,sourceVersion]' --output text
+  if cb_run "$c" "$cc_p"; then
+    same "[$L] the CODECOMMIT build SUCCEEDED" "$CB_STATUS" SUCCEEDED
+    same "[$L] its resolvedSourceVersion is the commit" "$CB_RESOLVED" "$CB_COMMIT"
+    expect "[$L] its log shows the repository's file and the commit" $'1\t1' \
+      log_counts "$c" "$CB_GROUP" "$CB_STREAM" "cb-app says hello from its repository" "resolved=$CB_COMMIT"
+  fi
+
+  # stop-build of a build that sleeps: STOPPED at once, its processes gone.
+  local tag="1000.${$}1" # unique to this run and client
+  [ "$c" = deb ] || tag="1000.${$}2"
+  cb_create "$c" "$sleep_p" '  build:' '    commands:' "      - sleep $tag" '  post_build:' '    commands:' '      - echo "post_build after the stop"'
+  call "[$L] start-build $sleep_p" $c codebuild start-build --project-name "$sleep_p" --query build.id --output text || return 1
+  local sleep_id=$OUT deadline=$(($(date +%s) + 20))
+  until [ -n "$(sleeping "$tag")" ] || [ "$(date +%s)" -ge "$deadline" ]; do sleep 0.2; done
+  [ -n "$(sleeping "$tag")" ] && ok "[$L] the build runs sleep $tag" || bad "[$L] no process 'sleep $tag' in 20s"
+  expect "[$L] batch-delete-builds of a running build: BUILD_IN_PROGRESS" "$sleep_id"$'\tBUILD_IN_PROGRESS' \
+    $c codebuild batch-delete-builds --ids "$sleep_id" --query 'buildsNotDeleted[].[id,statusCode]' --output text
+  expect "[$L] stop-build answers STOPPED, complete" $'STOPPED\tTrue' \
+    $c codebuild stop-build --id "$sleep_id" --query 'build.[buildStatus,buildComplete]' --output text
+  wait_gone "$tag" 10 && ok "[$L] the stopped build's sleep is gone" || bad "[$L] 'sleep $tag' still runs 10s after stop-build"
+  if cb_complete "$c" "$sleep_id" "[$L] the stopped build is complete"; then
+    same "[$L] the stopped build: BUILD STOPPED, no POST_BUILD" "$CB_STATUS $CB_PHASES" "STOPPED ${CB_OK%% BUILD:*} BUILD:STOPPED COMPLETED:-"
+  fi
+  expect "[$L] stop-build of a stopped build answers it as it is" $'STOPPED\tTrue' \
+    $c codebuild stop-build --id "$sleep_id" --query 'build.[buildStatus,buildComplete]' --output text
+  expect_error "[$L] stop-build of a missing build" ResourceNotFoundException \
+    $c codebuild stop-build --id "$sleep_p:00000000-0000-0000-0000-000000000000"
+
+  # aws logs tail --follow (aws CLI v2 only) while a build prints a line
+  # every 0.2 s for 3 s.
+  local names="$cc_p $fail_p $ok_p $sleep_p"
+  if [ "$c" = deb ]; then
+    names+=" $tick_p"
+    cb_create "$c" "$tick_p" '  build:' '    commands:' '      - for i in $(seq 1 15); do echo "tick $i of 15"; sleep 0.2; done'
+    local tick_id=""
+    call "[$L] start-build $tick_p" $c codebuild start-build --project-name "$tick_p" --query build.id --output text && tick_id=$OUT
+    if [ -n "$tick_id" ] && wait_for "[$L] the ticking build is in BUILD" 20 BUILD cb_build "$c" "$tick_id" currentPhase; then
+      timeout 40 "$DEB" --endpoint-url "$EP" logs tail "/aws/codebuild/$tick_p" --follow --format short >"$TMP/tail.out" 2>"$TMP/tail.err" &
+      local tail_pid=$! n
+      wait_for "[$L] the ticking build completes while logs tail follows" 30 True cb_build "$c" "$tick_id" buildComplete
+      deadline=$(($(date +%s) + 20))
+      until grep -q ' tick 15 of 15$' "$TMP/tail.out" || [ "$(date +%s)" -ge "$deadline" ]; do sleep 0.2; done
+      kill "$tail_pid" 2>/dev/null
+      wait "$tail_pid" 2>/dev/null
+      n=$(grep -cE ' tick [0-9]+ of 15$' "$TMP/tail.out")
+      same "[$L] logs tail --follow printed the build's lines as they came" "$n lines" "15 lines"
+    fi
+  fi
+
+  # lists, reads, updates, retries and deletes.
+  expect "[$L] list-builds lists the build" 1 $c codebuild list-builds --query "length(ids[?@=='$ok_id'])" --output text
+  expect "[$L] list-builds-for-project" "$ok_id" $c codebuild list-builds-for-project --project-name "$ok_p" --query 'ids' --output text
+  expect_error "[$L] list-builds-for-project of a missing project" ResourceNotFoundException \
+    $c codebuild list-builds-for-project --project-name "$c-missing"
+  expect "[$L] list-projects --sort-by NAME" "$names" \
+    $c codebuild list-projects --sort-by NAME --sort-order ASCENDING --query "join(\`\" \"\`,projects[?starts_with(@,'$c-')])" --output text
+  expect "[$L] batch-get-projects" "$ok_p"$'\t'"$c-missing" \
+    $c codebuild batch-get-projects --names "$ok_p" "$c-missing" --query '[projects[].name,projectsNotFound][]' --output text
+  expect "[$L] update-project" $'updated by e2e\t30' \
+    $c codebuild update-project --name "$ok_p" --description "updated by e2e" --timeout-in-minutes 30 \
+    --query 'project.[description,timeoutInMinutes]' --output text
+  expect "[$L] batch-get-projects shows the update" $'updated by e2e\t30\tNO_SOURCE' \
+    $c codebuild batch-get-projects --names "$ok_p" --query 'projects[0].[description,timeoutInMinutes,source.type]' --output text
+  expect_error "[$L] update-project of a missing project" ResourceNotFoundException \
+    $c codebuild update-project --name "$c-missing" --description x
+  call "[$L] retry-build" $c codebuild retry-build --id "$ok_id" --query 'build.[id,buildNumber]' --output text
+  local retry_id num
+  read -r retry_id num <<<"$OUT"
+  [[ "$retry_id" == "$ok_p:"* ]] && [ "$retry_id" != "$ok_id" ] && [ "$num" = 2 ] && ok "[$L] retry-build starts build number 2" ||
+    bad "[$L] retry-build answered '$OUT'"
+  cb_complete "$c" "$retry_id" "[$L] the retried build completes" && same "[$L] the retried build SUCCEEDED" "$CB_STATUS" SUCCEEDED
+  expect_error "[$L] retry-build of a missing build" ResourceNotFoundException \
+    $c codebuild retry-build --id "$ok_p:00000000-0000-0000-0000-000000000000"
+  expect "[$L] batch-delete-builds" "$retry_id"$'\t'"$ok_p:nope"$'\tBUILD_NOT_FOUND' \
+    $c codebuild batch-delete-builds --ids "$retry_id" "$ok_p:nope" --query '[buildsDeleted,buildsNotDeleted[].[id,statusCode]][][]' --output text
+  expect "[$L] a deleted build is not found" "$retry_id" $c codebuild batch-get-builds --ids "$retry_id" --query buildsNotFound --output text
+  expect "[$L] delete-project" "" $c codebuild delete-project --name "$fail_p"
+  expect "[$L] the deleted project is not found" "$fail_p" $c codebuild batch-get-projects --names "$fail_p" --query projectsNotFound --output text
+  expect "[$L] the deleted project's builds are kept" "$fail_id"$'\tFAILED' cb_build "$c" "$fail_id" '[id,buildStatus]'
+}
+
+for c in "${CLIENTS[@]}"; do
+  codebuild "$c"
+done
+if [ -n "$PYAWS" ]; then
+  expect_error "[current aws] an unimplemented CodeBuild operation" UnknownOperationException py codebuild list-fleets
+fi
+echo "e2e-cli: CodeBuild took $(($(date +%s) - T_CB))s"
 
 # ---------------------------------------------------------------- signing
 
