@@ -18,6 +18,7 @@ import (
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cb "github.com/aws/aws-sdk-go-v2/service/codebuild"
 	cbt "github.com/aws/aws-sdk-go-v2/service/codebuild/types"
+	"github.com/aws/smithy-go"
 )
 
 // The CodeBuild figures (f)-(i) talk to the same server with
@@ -607,6 +608,8 @@ type bigLogResult struct {
 	numbered            int   // numbered lines found, in order
 	samplesBuild        int
 	samplesPaging       int
+	retries             int      // pages asked again after a transport error
+	retryErrs           []string // their errors
 }
 
 func (b *bench) benchBigLog(ctx context.Context, mb int) (*bigLogResult, error) {
@@ -667,9 +670,18 @@ func (b *bench) benchBigLog(ctx context.Context, mb int) (*bigLogResult, error) 
 func (b *bench) pageLog(ctx context.Context, group, stream string, width int, res *bigLogResult) error {
 	var token *string
 	for {
-		out, err := b.logs.GetLogEvents(ctx, &cwl.GetLogEventsInput{
-			LogGroupName: aws.String(group), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true), NextToken: token,
-		})
+		in := &cwl.GetLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true), NextToken: token}
+		out, err := b.logs.GetLogEvents(ctx, in)
+		// A connection the server closed under a page is asked again (at
+		// most 3 times) and counted: the figure is about the log, the
+		// failures are reported beside it.
+		var apiErr smithy.APIError
+		for try := 0; err != nil && !errors.As(err, &apiErr) && try < 3 && ctx.Err() == nil; try++ {
+			res.retries++
+			res.retryErrs = append(res.retryErrs, err.Error())
+			logf("(i) GetLogEvents page %d failed, asking again: %v", res.pages+1, err)
+			out, err = b.logs.GetLogEvents(ctx, in)
+		}
 		if err != nil {
 			return fmt.Errorf("GetLogEvents page %d: %w", res.pages+1, err)
 		}

@@ -50,6 +50,9 @@ func (r *results) codeBuildRows(row func(fig, target, measured string, ok bool))
 		notes = append(notes, fmt.Sprintf("(i) the build took %v; GetLogEvents from the head, following nextForwardToken until it came back unchanged: %d pages, %s events (%s numbered lines, all there in order, %d others), %.1f MB of messages in %v (%.1f MB/s); server peak VmRSS while paging %.1f MB (%+.1f MB above idle)",
 			l.buildTook.Round(time.Millisecond), l.pages, thousands(l.events), thousands(l.numbered), l.otherEvents, float64(l.messageBytes)/1e6,
 			l.pageTook.Round(time.Millisecond), float64(l.messageBytes)/1e6/l.pageTook.Seconds(), mb(l.pagePeakKB), mb(l.pagePeakKB-l.idleKB)))
+		if l.retries > 0 {
+			notes = append(notes, fmt.Sprintf("(i) **%d GetLogEvents pages failed in transport and were asked again** (the server closed the kept-alive connection under them); first: %s", l.retries, l.retryErrs[0]))
+		}
 	}
 	return notes
 }
