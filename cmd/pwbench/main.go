@@ -9,6 +9,12 @@
 //	(c) StartPipelineExecution → the first Commands process runs
 //	(d) GetPipelineState under wrk, with ~10 and ~10,000 past executions
 //	(e) idle RSS of the server after start-up and after the benchmarks
+//	(f) StartBuild → the first buildspec command runs
+//	(g) StopBuild → every process of the build gone and STOPPED stored
+//	(h) server RSS with 200 concurrent sleeping builds; stopping them all
+//	(i) server RSS while a build prints 100 MB, and paging its log whole
+//
+// (f)-(i) use the CodeBuild and CloudWatch Logs clients of aws-sdk-go-v2.
 //
 // Missed targets are reported as MISSED; the exit status is non-zero only
 // when the bench itself fails. See scripts/bench and docs/benchmarks.md.
@@ -25,10 +31,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cb "github.com/aws/aws-sdk-go-v2/service/codebuild"
 	cp "github.com/aws/aws-sdk-go-v2/service/codepipeline"
 )
 
@@ -53,6 +62,13 @@ type options struct {
 	quietWait      time.Duration
 	tmpdir         string
 	serverFlags    string
+	buildStartN    int
+	buildStopN     int
+	manyN          int
+	manyWorkers    int
+	manySleep      time.Duration
+	maxBuilds      int
+	logMB          int
 }
 
 type bench struct {
@@ -60,6 +76,8 @@ type bench struct {
 	tmp       string
 	srv       *serverProc
 	client    *cp.Client
+	cb        *cb.Client
+	logs      *cwl.Client
 	pprofAddr string
 }
 
@@ -84,7 +102,14 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 60*time.Minute, "deadline of the whole bench")
 	flag.StringVar(&o.record, "record", "", "append the results as a dated section to this markdown file (e.g. docs/benchmarks.md)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (data, server log)")
-	flag.StringVar(&o.only, "only", "abcde", "which figures to measure (letters of abcde; e is always measured)")
+	flag.IntVar(&o.buildStartN, "build-start-n", 100, "(f) builds started one at a time")
+	flag.IntVar(&o.buildStopN, "build-stop-n", 100, "(g) builds stopped one at a time")
+	flag.IntVar(&o.manyN, "many-n", 200, "(h) concurrent sleeping builds")
+	flag.IntVar(&o.manyWorkers, "many-workers", 8, "(h) StartBuild and StopBuild calls in flight")
+	flag.DurationVar(&o.manySleep, "many-sleep", 60*time.Second, "(h) how long each build sleeps (whole seconds)")
+	flag.IntVar(&o.maxBuilds, "max-builds", 0, "the server's --max-builds when a CodeBuild figure runs (0: (h)'s -many-n, at least 200)")
+	flag.IntVar(&o.logMB, "log-mb", 100, "(i) megabytes (10^6 bytes) of output of the big-log build")
+	flag.StringVar(&o.only, "only", "abcdefghi", "which figures to measure (letters of abcdefghi; e is always measured; fghi are CodeBuild's)")
 	flag.BoolVar(&o.pprof, "pprof", false, "diagnose instead of measure: run cmd/pwbench/profserve (the same server with pprof hooks, built with go build) and keep a CPU profile and an execution trace of each figure in the temp dir (implies -keep)")
 	flag.StringVar(&o.tmpdir, "tmpdir", "", "where the temporary directory (the server's --data, fifos, files) is created (default $TMPDIR or /tmp)")
 	flag.StringVar(&o.serverFlags, "server-flags", "", "more flags for `pipewright serve`, space-separated (e.g. \"--log-level warn\"), to see what a setting costs")
@@ -135,6 +160,11 @@ func run(ctx context.Context, o options) (err error) {
 		}
 	}
 	o.bin = bin
+	want := func(c byte) bool { return strings.IndexByte(o.only, c) >= 0 }
+	codeBuild := strings.ContainsAny(o.only, "fghi")
+	if o.maxBuilds == 0 {
+		o.maxBuilds = max(200, o.manyN)
+	}
 	tmp, err := os.MkdirTemp(o.tmpdir, "pwbench-")
 	if err != nil {
 		return err
@@ -178,8 +208,13 @@ func run(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
+	serverFlags := strings.Fields(o.serverFlags)
+	if codeBuild {
+		// (h) needs every one of its builds running at once.
+		serverFlags = append([]string{"--max-builds", strconv.Itoa(o.maxBuilds)}, serverFlags...)
+	}
 	logf("starting %s serve on a free loopback port (data %s)", bin, data)
-	b.srv, err = startServer(ctx, bin, data, filepath.Join(tmp, "server.log"), env, strings.Fields(o.serverFlags))
+	b.srv, err = startServer(ctx, bin, data, filepath.Join(tmp, "server.log"), env, serverFlags)
 	if err != nil {
 		return err
 	}
@@ -190,6 +225,7 @@ func run(ctx context.Context, o options) (err error) {
 		}
 	}()
 	b.client = newClient(b.srv.url)
+	b.cb, b.logs = newBuildClients(b.srv.url)
 	logf("pipewright pid %d listening on %s", b.srv.pid(), b.srv.addr)
 
 	if err := sleepCtx(ctx, o.idle); err != nil {
@@ -200,7 +236,6 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	logf("(e) idle RSS after start-up: %d kB (%d threads)", r.rssStart, b.srv.threads())
 
-	want := func(c byte) bool { return strings.IndexByte(o.only, c) >= 0 }
 	if want('a') {
 		logf("(a) abandon: %d executions, %d at a time", o.stopN, o.stopWorkers)
 		stopProf := b.profile(ctx, "a", true)
@@ -245,6 +280,11 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	logf("(e) idle RSS after the benchmarks: %d kB (%d threads)", r.rssEnd, b.srv.threads())
+	if codeBuild {
+		if err := b.runCodeBuild(ctx, r, want); err != nil {
+			return err
+		}
+	}
 	r.elapsed = time.Since(started)
 
 	table := r.table()

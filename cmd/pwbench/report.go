@@ -13,12 +13,17 @@ import (
 
 // Targets from the performance issue.
 const (
-	targetAbandonP99  = 50 * time.Millisecond
-	targetWaitP99     = 50 * time.Millisecond
-	targetStartP50    = 25 * time.Millisecond
-	targetRPS         = 8000.0
-	targetRPSSpread   = 0.20
-	targetRSSKB       = 40 * 1024
+	targetAbandonP99    = 50 * time.Millisecond
+	targetWaitP99       = 50 * time.Millisecond
+	targetStartP50      = 25 * time.Millisecond
+	targetRPS           = 8000.0
+	targetRPSSpread     = 0.20
+	targetRSSKB         = 40 * 1024
+	targetBuildStartP50 = 25 * time.Millisecond
+	targetBuildStopP99  = 100 * time.Millisecond
+	// MB are 10^6 bytes, VmRSS is in KiB.
+	targetManyRSSKB   = 150 * 1000 * 1000 / 1024
+	targetLogGrowthKB = 100 * 1000 * 1000 / 1024
 	sectionMarkerHead = "<!-- pwbench run -->"
 )
 
@@ -30,10 +35,17 @@ type results struct {
 	b          *waitResult
 	c          *startResult
 	d          *stateResult
+	f          *startResult
+	g          *buildStopResult
+	h          *manyResult
+	i          *bigLogResult
 	rssStart   int
 	rssEnd     int
-	elapsed    time.Duration
-	background float64 // share of the CPUs other processes used just before the bench
+	// rssCodeBuild is the idle VmRSS after the CodeBuild figures (0 when
+	// none ran); rssEnd is read before them, as it was before they existed.
+	rssCodeBuild int
+	elapsed      time.Duration
+	background   float64 // share of the CPUs other processes used just before the bench
 }
 
 type machine struct {
@@ -169,10 +181,7 @@ func (r *results) table() string {
 		s := r.c.total.summary()
 		row(fmt.Sprintf("(c) StartPipelineExecution → first Commands process runs (Source CodeCommit, 10 files → Commands); %d executions, one at a time, SUPERSEDED", s.n),
 			"p50 ≤ 25 ms", fmt.Sprintf("p50 %s, p99 %s, max %s", ms(s.p50), ms(s.p99), ms(s.max)), s.p50 <= targetStartP50)
-		a, f := r.c.startAPI.summary(), r.c.finish.summary()
-		notes = append(notes, fmt.Sprintf("(c) of which the StartPipelineExecution call: p50 %s, p99 %s; start → execution Succeeded (10 ms polls): p50 %s, p99 %s",
-			ms(a.p50), ms(a.p99), ms(f.p50), ms(f.p99)))
-		notes = append(notes, "(c) breakdown, from t0 (server-recorded times, ms precision): "+r.c.phases.String())
+		notes = append(notes, r.c.notes("(c)", "StartPipelineExecution", "execution Succeeded", "server-recorded times")...)
 	}
 	if d := r.d; d != nil {
 		wr := func(w *wrkResult) string {
@@ -195,6 +204,10 @@ func (r *results) table() string {
 	}
 	row("(e) idle RSS (VmRSS) of the server after start-up", "≤ 40 MiB", mib(r.rssStart), r.rssStart <= targetRSSKB)
 	row("(e) idle RSS (VmRSS) of the server after the benchmarks", "≤ 40 MiB", mib(r.rssEnd), r.rssEnd <= targetRSSKB)
+	notes = append(notes, r.codeBuildRows(row)...)
+	if r.rssCodeBuild > 0 {
+		row("(e) idle RSS (VmRSS) of the server after the CodeBuild figures "+r.codeBuildRan()+" too", "≤ 40 MiB", mib(r.rssCodeBuild), r.rssCodeBuild <= targetRSSKB)
+	}
 	b.WriteString("\n")
 	for _, n := range notes {
 		b.WriteString("- " + n + "\n")
@@ -212,7 +225,8 @@ Figures of pipewright measured by ` + "`scripts/bench`" + ` (the command
 ` + "`cmd/pwbench`" + `) against the real binary: ` + "`pipewright serve`" + ` runs as a
 child process on a free 127.0.0.1 port over a temporary ` + "`--data`" + `
 directory, and the bench talks to it only over HTTP, with aws-sdk-go-v2's
-CodePipeline client (real SigV4, ` + "`RetryMaxAttempts`" + ` 1) and wrk.
+CodePipeline, CodeBuild and CloudWatch Logs clients (real SigV4,
+` + "`RetryMaxAttempts`" + ` 1) and wrk.
 
 How each figure is measured:
 
@@ -241,7 +255,39 @@ How each figure is measured:
   after creating the history through the API (StartPipelineExecution with
   bounded concurrency until the executions finished).
 - **(e)** VmRSS of the server process from ` + "`/proc/PID/status`" + ` after a few
-  seconds idle, after start-up and after all the benchmarks.
+  seconds idle, after start-up and after (a)-(d); when a CodeBuild figure
+  ran, once more after those (the row "after the CodeBuild figures … too").
+- **(f)** A NO_SOURCE CodeBuild project whose buildspec has only a BUILD
+  phase, its first command ` + "`echo $EPOCHREALTIME >> file`" + `. t0 = wall clock
+  just before StartBuild, t1 = the recorded ` + "`$EPOCHREALTIME`" + `. 100 builds,
+  one at a time (20 ms apart), each waited for until SUCCEEDED
+  (BatchGetBuilds every 10 ms); the breakdown uses the phase start times the
+  server reports.
+- **(g)** A NO_SOURCE project whose build runs ` + "`setsid sleep 1000.TAG &`" + `,
+  touches a ready file, then ` + "`sleep 2000.TAG`" + ` in the foreground (TAG unique
+  per build, given with environmentVariablesOverride). Once the file exists
+  and both sleeps show in ` + "`/proc`" + `, t0 just before StopBuild; the bench
+  then polls those two pids' ` + "`/proc/PID/cmdline`" + ` (every 0.2 ms; gone or a
+  zombie counts as gone) and calls BatchGetBuilds back to back until
+  STOPPED. The sample is the later of the two; a full ` + "`/proc`" + ` scan after
+  it checks no ` + "`sleep 1000.TAG`" + `/` + "`2000.TAG`" + ` is left. 100 builds, one at a
+  time. The server runs with ` + "`--stop-grace 2s`" + `; sleep obeys SIGTERM.
+- **(h)** The server runs with ` + "`--max-builds 200`" + ` (` + "`-max-builds`" + `; pwbench
+  passes it whenever a CodeBuild figure runs). 200 builds of a project whose
+  buildspec is ` + "`sleep 60.PID`" + ` are started (8 StartBuild calls in flight);
+  once BatchGetBuilds shows all in BUILD and 200 such sleeps are in
+  ` + "`/proc`" + `, the server's VmRSS is read. Then all are stopped (8 StopBuild
+  calls in flight) and the bench reports when BatchGetBuilds shows every
+  one STOPPED and when no sleep of theirs is left.
+- **(i)** A NO_SOURCE build printing ` + "`seq -f '%099.0f' 1 1000000`" + `: a million
+  numbered lines of 100 bytes, 100 MB. The server's VmRSS is sampled every
+  50 ms from StartBuild until the build is seen complete; the row is the
+  peak minus the VmRSS read just before. Then the build's log stream is
+  read with GetLogEvents (startFromHead, following nextForwardToken until
+  the same token comes back); every numbered line must come once, in order.
+  The notes give the paging time and the peak VmRSS while paging.
+
+MB in (h) and (i) are 10^6 bytes (VmRSS is in KiB).
 
 Missed targets are marked **MISSED** (the command still exits 0; only a
 failure of the bench itself is an error). wrk and the bench share the
@@ -262,6 +308,15 @@ trace of the server in the kept temporary directory (` + "`go tool pprof`" + `,
 ` + "`go tool trace`" + `); those figures are for diagnosis only and cannot be
 recorded.
 `
+
+// notes of figure (c) or (f): the start call, the whole run, the breakdown.
+func (r *startResult) notes(fig, call, done, times string) []string {
+	a, f := r.startAPI.summary(), r.finish.summary()
+	return []string{
+		fmt.Sprintf("%s of which the %s call: p50 %s, p99 %s; start → %s (10 ms polls): p50 %s, p99 %s", fig, call, ms(a.p50), ms(a.p99), done, ms(f.p50), ms(f.p99)),
+		fmt.Sprintf("%s breakdown, from t0 (%s, ms precision): %s", fig, times, r.phases.String()),
+	}
+}
 
 // record appends a dated section to the markdown file.
 func (r *results) record(path, table string) error {

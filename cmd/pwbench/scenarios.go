@@ -199,6 +199,7 @@ func (b *bench) benchStopWait(ctx context.Context, n int) (*waitResult, error) {
 
 // ---- (c) StartPipelineExecution → first Commands process runs ----
 
+// startResult is figure (c), and (f) for StartBuild and BatchGetBuilds.
 type startResult struct {
 	total    samples // t0 (before Start) → $EPOCHREALTIME of the first command
 	startAPI samples // the StartPipelineExecution call alone
@@ -208,12 +209,8 @@ type startResult struct {
 
 func (b *bench) benchStart(ctx context.Context, n int) (*startResult, error) {
 	const name = "bench-start"
-	file := filepath.Join(b.tmp, "epochs")
-	// Writable by the job user the action runs as.
-	if err := os.WriteFile(file, nil, 0o666); err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(file, 0o666); err != nil {
+	file, err := b.epochFile("epochs")
+	if err != nil {
 		return nil, err
 	}
 	decl := declaration(name, "app", types.ExecutionModeSuperseded, stage("Build", commandsAction("Run", 1, "echo $EPOCHREALTIME >> "+shq(file))))
@@ -271,6 +268,16 @@ func (b *bench) benchStart(ctx context.Context, n int) (*startResult, error) {
 		p.tick()
 	}
 	return res, nil
+}
+
+// epochFile creates an empty file in the temp dir that the job user the
+// commands run as can append their $EPOCHREALTIME to.
+func (b *bench) epochFile(name string) (string, error) {
+	file := filepath.Join(b.tmp, name)
+	if err := os.WriteFile(file, nil, 0o666); err != nil {
+		return "", err
+	}
+	return file, os.Chmod(file, 0o666)
 }
 
 // readEpochs parses the $EPOCHREALTIME lines of file.
