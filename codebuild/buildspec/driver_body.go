@@ -14,10 +14,22 @@ package buildspec
 // 0), and shell variables that were not exported are lost.
 //
 // Phase file lines (see ReadPhases) are appended with one printf each.
-// Times come from GNU date (+%s%3N); without it they are whole seconds,
-// and 0 (no time) when date cannot be run at all.
+// Times come from bash's EPOCHREALTIME without a fork (bash); else from GNU
+// date (+%s%3N), whole seconds from another date, and 0 (no time) when
+// date cannot be run at all.
 const driverBody = `
 _pw_stamp() {
+	case ${EPOCHREALTIME-} in
+	[0-9]*.[0-9][0-9][0-9][0-9][0-9][0-9])
+		_pw_s=${EPOCHREALTIME%.*}
+		_pw_us=${EPOCHREALTIME#*.}
+		if TZ=UTC0 printf -v _pw_ts '%(%Y/%m/%d %H:%M:%S)T' "$_pw_s" 2>/dev/null; then
+			_pw_ms=$_pw_s${_pw_us%???}
+			_pw_ts=$_pw_ts.$_pw_us
+			return 0
+		fi
+		;;
+	esac
 	_pw_now=$(command date -u '+%s%3N %Y/%m/%d %H:%M:%S.%6N')
 	_pw_ms=${_pw_now%% *}
 	_pw_ts=${_pw_now#* }
