@@ -348,6 +348,9 @@ func (s *Service) newBuild(p *Project, in *shape.StartBuildInput, id, initiator 
 	if err := checkSource(src, "source"); err != nil {
 		return nil, err
 	}
+	if len(in.SecondarySourcesOverride) > 0 || len(in.SecondarySourcesVersionOverride) > 0 {
+		return nil, invalidInput("Invalid input: secondary sources are not supported by pipewright yet")
+	}
 	if err := checkVariables(in.EnvironmentVariablesOverride, "environmentVariablesOverride"); err != nil {
 		return nil, err
 	}

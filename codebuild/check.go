@@ -16,10 +16,8 @@ func (s *Service) checkProject(p *shape.Project) error {
 	if err := checkSource(p.Source, "source"); err != nil {
 		return err
 	}
-	for i := range p.SecondarySources {
-		if err := checkSource(&p.SecondarySources[i], "secondarySources"); err != nil {
-			return err
-		}
+	if len(p.SecondarySources) > 0 {
+		return invalidInput("Invalid input: secondarySources are not supported by pipewright yet; a pipeline's CodeBuild action passes its further input artifacts as secondary sources")
 	}
 	src, art := p.Source.GetType(), p.Artifacts.GetType()
 	if (src == "CODEPIPELINE") != (art == "CODEPIPELINE") {

@@ -166,8 +166,12 @@ func (s *Service) launch(b *Build) {
 		}
 		return
 	}
+	s.attachLog(b)
 	spec, failure := s.prepare(b)
 	if failure != nil {
+		if err := s.jobs.NoteWithout(b.JobID, "DOWNLOAD_SOURCE failed: "+failure.code+": "+failure.message); err != nil {
+			s.log.Warn("codebuild: could not write a build's log", "buildId", b.ID, "err", err)
+		}
 		s.completeWith(b.ID, func(b *Build) bool {
 			if isComplete(&b.Doc) {
 				return false
@@ -182,13 +186,18 @@ func (s *Service) launch(b *Build) {
 		})
 		return
 	}
-	if s.cfg.Logs != nil {
-		if err := s.cfg.Logs.Attach(s.ctx, b.Doc.Logs.GetGroupName(), b.Doc.Logs.GetStreamName(), s.jobs.LogPath(b.JobID), s.now()); err != nil {
-			s.log.Warn("codebuild: could not attach a build's log stream", "buildId", b.ID, "err", err)
-		}
-	}
 	if _, err := s.jobs.Submit(s.ctx, jobOwner, b.ID, b.Project, spec); err != nil && s.ctx.Err() == nil {
 		s.log.Error("codebuild: could not submit a build's job", "buildId", b.ID, "err", err)
+	}
+}
+
+// attachLog makes the build's log file its CloudWatch Logs stream.
+func (s *Service) attachLog(b *Build) {
+	if s.cfg.Logs == nil {
+		return
+	}
+	if err := s.cfg.Logs.Attach(s.ctx, b.Doc.Logs.GetGroupName(), b.Doc.Logs.GetStreamName(), s.jobs.LogPath(b.JobID), s.now()); err != nil {
+		s.log.Warn("codebuild: could not attach a build's log stream", "buildId", b.ID, "err", err)
 	}
 }
 

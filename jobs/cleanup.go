@@ -100,11 +100,13 @@ func (m *Manager) Prune(ctx context.Context, before time.Time) int {
 }
 
 // Forget deletes an ended job's record and its log (a job still running is
-// left alone: stop it first). A job that does not exist is no error.
+// left alone: stop it first). A job that does not exist is no error; a log
+// its owner wrote for it (NoteWithout) is deleted then.
 func (m *Manager) Forget(ctx context.Context, id string) error {
 	j, err := m.Get(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		return nil
+		// Its owner may have written its log without it (NoteWithout).
+		return removeLog(m.LogPath(id))
 	}
 	if err != nil {
 		return err
@@ -113,4 +115,11 @@ func (m *Manager) Forget(ctx context.Context, id string) error {
 		return fmt.Errorf("jobs: job %s is %s, not ended", id, j.Status)
 	}
 	return m.forget(id, j.LogPath)
+}
+
+// NoteWithout writes a line of pipewright's own to the log of a job that
+// was never submitted (its owner failed before it could start it), so
+// that whoever follows the log reads why. Forget deletes it.
+func (m *Manager) NoteWithout(id, text string) error {
+	return appendNote(m.LogPath(id), m.now(), text)
 }

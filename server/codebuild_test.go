@@ -272,6 +272,20 @@ phases:
 	if b.BuildStatus != cbt.StatusTypeFailed || !strings.Contains(phaseList(b), "DOWNLOAD_SOURCE:FAILED FINALIZING:SUCCEEDED COMPLETED:") {
 		t.Errorf("bad buildspec: %s, phases %s", b.BuildStatus, phaseList(b))
 	}
+	events, err := ts.logsClient().GetLogEvents(guarded(t), &cwl.GetLogEventsInput{
+		LogGroupName: b.Logs.GroupName, LogStreamName: b.Logs.StreamName, StartFromHead: aws.Bool(true)})
+	if err != nil || len(events.Events) != 1 || !strings.Contains(aws.ToString(events.Events[0].Message), "DOWNLOAD_SOURCE failed: YAML_FILE_ERROR") {
+		t.Errorf("the log of a build that failed before it ran: %v %+v", err, events)
+	}
+	_, err = c.CreateProject(guarded(t), &cb.CreateProjectInput{Name: aws.String("two-sources"),
+		Source:           &cbt.ProjectSource{Type: cbt.SourceTypeNoSource, Buildspec: aws.String(passingSpec)},
+		SecondarySources: []cbt.ProjectSource{{Type: cbt.SourceTypeCodecommit, Location: aws.String("app"), SourceIdentifier: aws.String("other")}},
+		Artifacts:        &cbt.ProjectArtifacts{Type: cbt.ArtifactsTypeNoArtifacts},
+		Environment:      &cbt.ProjectEnvironment{Type: cbt.EnvironmentTypeLinuxContainer, Image: aws.String("i"), ComputeType: cbt.ComputeTypeBuildGeneral1Small},
+		ServiceRole:      aws.String("r")})
+	if apiCode(err) != "InvalidInputException" {
+		t.Errorf("a project with secondary sources: %v", err)
+	}
 }
 
 // TestCodeBuildStopKillsTheWholeTree: StopBuild answers the build STOPPED
