@@ -12,7 +12,9 @@ model that pipewright does not implement. Then every CodeBuild operation it
 implements (NO_SOURCE and CODECOMMIT projects, builds that succeed, fail and
 are stopped, retries, lists, deletes) and every CloudWatch Logs one (a
 build's stream; groups and streams made and written through the API), each
-with its errors, and an unimplemented operation of each.
+with its errors, and an unimplemented operation of each. Then S3
+(scripts/e2e_boto3_s3.py): its operations, errors and the transfer
+manager's upload_file/download_file of 100 MB.
 
 Every answer is checked on the raw JSON the server sent, not on what
 botocore made of it (botocore drops members it does not know): each member
@@ -24,7 +26,7 @@ checked too (status codes, error types, the values a user relies on).
 
 Run with pyenv's python3 (current boto3/botocore). Prints
 "e2e-boto3: N passed, M failed" and exits 1 when anything failed.
-E2E_BOTO3_LIMIT is the time limit in seconds after the build (default 60).
+E2E_BOTO3_LIMIT is the time limit in seconds after the build (default 120).
 """
 
 import json
@@ -44,6 +46,7 @@ try:
     import botocore.session
     from botocore.config import Config
     from botocore.exceptions import ClientError
+    from e2e_boto3_s3 import run_s3
 except ImportError as e:
     print("e2e-boto3: %s: run it with a python3 that has boto3 (pyenv's)" % e, file=sys.stderr)
     print("e2e-boto3: 0 passed, 1 failed")
@@ -698,7 +701,7 @@ COMMIT = ""
 
 def main():
     global COMMIT
-    limit = int(os.environ.get("E2E_BOTO3_LIMIT", "60"))
+    limit = int(os.environ.get("E2E_BOTO3_LIMIT", "120"))
     tmp = tempfile.mkdtemp(prefix="pipewright-e2e-boto3.")
     proc = None
 
@@ -720,6 +723,11 @@ def main():
                                        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30)))
         run(caller("codepipeline"))
         run_logs(caller("logs"), *run_codebuild(caller("codebuild")))
+        say("S3")
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+                          config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60,
+                                        s3={"addressing_style": "path"}))
+        run_s3(s3, tmp, ok, bad, check)
     except KeyboardInterrupt:
         pass
     except Exception as e:  # a crash of the script is a failure, reported as one

@@ -13,8 +13,10 @@
 //	(g) StopBuild → every process of the build gone and STOPPED stored
 //	(h) server RSS with 200 concurrent sleeping builds; stopping them all
 //	(i) server RSS while a build prints 100 MB, and paging its log whole
+//	(j) PutObject and GetObject of 100 MB against `cp`, and the server's RSS
 //
-// (f)-(i) use the CodeBuild and CloudWatch Logs clients of aws-sdk-go-v2.
+// (f)-(i) use the CodeBuild and CloudWatch Logs clients of aws-sdk-go-v2,
+// (j) its S3 client.
 //
 // Missed targets are reported as MISSED; the exit status is non-zero only
 // when the bench itself fails. See scripts/bench and docs/benchmarks.md.
@@ -69,6 +71,8 @@ type options struct {
 	manySleep      time.Duration
 	maxBuilds      int
 	logMB          int
+	s3MB           int
+	s3Rounds       int
 }
 
 type bench struct {
@@ -109,7 +113,9 @@ func main() {
 	flag.DurationVar(&o.manySleep, "many-sleep", 60*time.Second, "(h) how long each build sleeps (whole seconds)")
 	flag.IntVar(&o.maxBuilds, "max-builds", 0, "the server's --max-builds when a CodeBuild figure runs (0: (h)'s -many-n, at least 200)")
 	flag.IntVar(&o.logMB, "log-mb", 100, "(i) megabytes (10^6 bytes) of output of the big-log build")
-	flag.StringVar(&o.only, "only", "abcdefghi", "which figures to measure (letters of abcdefghi; e is always measured; fghi are CodeBuild's)")
+	flag.IntVar(&o.s3MB, "s3-mb", 100, "(j) megabytes (10^6 bytes) of the object")
+	flag.IntVar(&o.s3Rounds, "s3-rounds", 3, "(j) rounds of cp, PutObject and GetObject (medians are reported)")
+	flag.StringVar(&o.only, "only", "abcdefghij", "which figures to measure (letters of abcdefghij; e is always measured; fghi are CodeBuild's, j S3's)")
 	flag.BoolVar(&o.pprof, "pprof", false, "diagnose instead of measure: run cmd/pwbench/profserve (the same server with pprof hooks, built with go build) and keep a CPU profile and an execution trace of each figure in the temp dir (implies -keep)")
 	flag.StringVar(&o.tmpdir, "tmpdir", "", "where the temporary directory (the server's --data, fifos, files) is created (default $TMPDIR or /tmp)")
 	flag.StringVar(&o.serverFlags, "server-flags", "", "more flags for `pipewright serve`, space-separated (e.g. \"--log-level warn\"), to see what a setting costs")
@@ -283,6 +289,15 @@ func run(ctx context.Context, o options) (err error) {
 	if codeBuild {
 		if err := b.runCodeBuild(ctx, r, want); err != nil {
 			return err
+		}
+	}
+	if want('j') {
+		logf("(j) S3: PutObject and GetObject of %d MB, %d rounds", o.s3MB, o.s3Rounds)
+		stopProf := b.profile(ctx, "j", false)
+		r.j, err = b.benchS3(ctx, o.s3MB, o.s3Rounds)
+		stopProf()
+		if err != nil {
+			return fmt.Errorf("(j): %w", err)
 		}
 	}
 	r.elapsed = time.Since(started)

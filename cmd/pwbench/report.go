@@ -39,6 +39,7 @@ type results struct {
 	g          *buildStopResult
 	h          *manyResult
 	i          *bigLogResult
+	j          *s3Result
 	rssStart   int
 	rssEnd     int
 	// rssCodeBuild is the idle VmRSS after the CodeBuild figures (0 when
@@ -208,6 +209,7 @@ func (r *results) table() string {
 	if r.rssCodeBuild > 0 {
 		row("(e) idle RSS (VmRSS) of the server after the CodeBuild figures "+r.codeBuildRan()+" too", "≤ 40 MiB", mib(r.rssCodeBuild), r.rssCodeBuild <= targetRSSKB)
 	}
+	notes = append(notes, r.s3Rows(row)...)
 	b.WriteString("\n")
 	for _, n := range notes {
 		b.WriteString("- " + n + "\n")
