@@ -33,8 +33,8 @@ var actionTypes = []actionType{
 	{id: ActionTypeID{"Approval", "AWS", "Manual", "1"}, kind: kindApproval, config: []configProperty{
 		{name: "NotificationArn"}, {name: "CustomData"}, {name: "ExternalEntityLink"},
 	}},
-	{id: ActionTypeID{"Source", "AWS", "S3", "1"}, minOut: 1, maxOut: 1, config: []configProperty{
-		{name: "S3Bucket", required: true, key: true}, {name: "S3ObjectKey", required: true, key: true}, {name: "PollForSourceChanges"},
+	{id: ActionTypeID{"Source", "AWS", "S3", "1"}, kind: kindSource, minOut: 1, maxOut: 1, config: []configProperty{
+		{name: "S3Bucket", required: true, key: true}, {name: "S3ObjectKey", required: true, key: true}, {name: "PollForSourceChanges"}, {name: "AllowOverrideForS3ObjectKey"},
 	}},
 	{id: ActionTypeID{"Source", "AWS", "CodeStarSourceConnection", "1"}, minOut: 1, maxOut: 1, anyConfiguration: true},
 	{id: ActionTypeID{"Build", "AWS", "CodeBuild", "1"}, kind: kindBuild, minIn: 1, maxIn: 5, maxOut: 5, config: []configProperty{
@@ -46,7 +46,7 @@ var actionTypes = []actionType{
 	{id: ActionTypeID{"Deploy", "AWS", "CodeDeploy", "1"}, minIn: 1, maxIn: 1, config: []configProperty{
 		{name: "ApplicationName", required: true, key: true}, {name: "DeploymentGroupName", required: true, key: true},
 	}},
-	{id: ActionTypeID{"Deploy", "AWS", "S3", "1"}, minIn: 1, maxIn: 1, config: []configProperty{
+	{id: ActionTypeID{"Deploy", "AWS", "S3", "1"}, kind: kindSource, minIn: 1, maxIn: 1, config: []configProperty{
 		{name: "BucketName", required: true, key: true}, {name: "Extract", required: true}, {name: "ObjectKey"}, {name: "KMSEncryptionKeyARN"}, {name: "CannedACL"}, {name: "CacheControl"},
 	}},
 	{id: ActionTypeID{"Invoke", "AWS", "Lambda", "1"}, maxIn: 5, maxOut: 5, config: []configProperty{

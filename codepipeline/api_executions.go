@@ -91,11 +91,12 @@ func (s *Service) StartPipelineExecution(ctx context.Context, in *shape.StartPip
 			return err
 		}
 		for _, o := range in.SourceRevisions {
-			if !isSourceAction(decl, o.GetActionName()) {
+			a := sourceAction(decl, o.GetActionName())
+			if a == nil {
 				return apiError(excValidation, "Source revision override names action '%s', which is not a source action of pipeline '%s'", o.GetActionName(), p.Name)
 			}
-			if o.GetRevisionType() != shape.SourceRevisionTypeCommitId {
-				return apiError(excValidation, "Source revision type %s is not supported by action '%s'; use COMMIT_ID", o.GetRevisionType(), o.GetActionName())
+			if err := checkOverride(a, o); err != nil {
+				return err
 			}
 			e.SourceRevisions = append(e.SourceRevisions, SourceRevisionOverride{ActionName: o.GetActionName(), RevisionType: string(o.GetRevisionType()), RevisionValue: o.GetRevisionValue()})
 		}
@@ -115,13 +116,35 @@ func (s *Service) StartPipelineExecution(ctx context.Context, in *shape.StartPip
 	return &shape.StartPipelineExecutionOutput{PipelineExecutionId: ptr(id)}, nil
 }
 
-func isSourceAction(decl *shape.PipelineDeclaration, name string) bool {
-	for _, a := range decl.Stages[0].Actions {
-		if a.GetName() == name {
-			return true
+// sourceAction returns the named action of the first stage, or nil.
+func sourceAction(decl *shape.PipelineDeclaration, name string) *shape.ActionDeclaration {
+	for i := range decl.Stages[0].Actions {
+		if a := &decl.Stages[0].Actions[i]; a.GetName() == name {
+			return a
 		}
 	}
-	return false
+	return nil
+}
+
+// checkOverride refuses a source revision override the action cannot
+// take: a CodeCommit source takes COMMIT_ID, an S3 source
+// S3_OBJECT_VERSION_ID and, unless its AllowOverrideForS3ObjectKey is
+// false, S3_OBJECT_KEY.
+func checkOverride(a *shape.ActionDeclaration, o shape.SourceRevisionOverride) error {
+	t := o.GetRevisionType()
+	if a.ActionTypeId.GetProvider() == "S3" {
+		switch {
+		case t == shape.SourceRevisionTypeS3ObjectVersionId:
+			return nil
+		case t == shape.SourceRevisionTypeS3ObjectKey && a.Configuration["AllowOverrideForS3ObjectKey"] != "false":
+			return nil
+		}
+		return apiError(excValidation, "Source revision type %s is not supported by action '%s'; use S3_OBJECT_VERSION_ID or S3_OBJECT_KEY", t, a.GetName())
+	}
+	if t != shape.SourceRevisionTypeCommitId {
+		return apiError(excValidation, "Source revision type %s is not supported by action '%s'; use COMMIT_ID", t, a.GetName())
+	}
+	return nil
 }
 
 // StopPipelineExecution records the intent to stop an execution; the

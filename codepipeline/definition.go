@@ -9,7 +9,9 @@ const (
 	// kindUnsupported is an AWS action type pipewright accepts in a
 	// declaration but cannot run; its executions fail with a clear message.
 	kindUnsupported actionKind = iota
-	// kindSource is Source/AWS/CodeCommit on a local git repository.
+	// kindSource is an action pipewright carries out in its own process,
+	// with no work elsewhere to stop: Source/AWS/CodeCommit on a local git
+	// repository, Source/AWS/S3 and Deploy/AWS/S3 on the artifact store.
 	kindSource
 	// kindCommands is Compute/AWS/Commands, a process tree.
 	kindCommands

@@ -168,9 +168,9 @@ func (s *Service) jobEnded(j *jobs.Job) {
 	s.complete(j.Token, j.Group, res)
 }
 
-// startSource runs a CodeCommit source action in the background. A source
-// action that is cancelled (its pipeline deleted, the server shut down)
-// records nothing: the next life runs it again.
+// startSource runs an in-process action (a CodeCommit or S3 source, an S3
+// deploy) in the background. One that is cancelled (its pipeline deleted,
+// the server shut down) records nothing: the next life runs it again.
 func (s *Service) startSource(r *ActionRun, def *definition) {
 	ctx, cancel := context.WithCancel(context.Background())
 	if !s.tasks.add(r.ID, r.Pipeline, cancel) {
@@ -188,8 +188,8 @@ func (s *Service) startSource(r *ActionRun, def *definition) {
 	}()
 }
 
-// runSourceSafely runs the source action; a panic fails it with a reason
-// instead of taking the server down.
+// runSourceSafely runs the in-process action; a panic fails it with a
+// reason instead of taking the server down.
 func (s *Service) runSourceSafely(ctx context.Context, r *ActionRun, bucket string) (res jobResult) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -197,6 +197,12 @@ func (s *Service) runSourceSafely(ctx context.Context, r *ActionRun, bucket stri
 			res = failed(errJobFailed, fmt.Sprintf("pipewright failed while running this action: %v", p))
 		}
 	}()
+	switch t := r.Input.ActionTypeID; {
+	case t.Category == "Source" && t.Provider == "S3":
+		return s.runS3Source(ctx, r, bucket)
+	case t.Category == "Deploy" && t.Provider == "S3":
+		return s.runS3Deploy(ctx, r)
+	}
 	return s.runSource(ctx, r, bucket)
 }
 

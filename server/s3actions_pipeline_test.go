@@ -1,0 +1,231 @@
+package server_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cp "github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+)
+
+// s3SourceAction is a Source/AWS/S3 action with the output artifact "code".
+func s3SourceAction(bucket, key string) types.ActionDeclaration {
+	return types.ActionDeclaration{
+		Name:            aws.String("Source"),
+		ActionTypeId:    &types.ActionTypeId{Category: types.ActionCategorySource, Owner: types.ActionOwnerAws, Provider: aws.String("S3"), Version: aws.String("1")},
+		Configuration:   map[string]string{"S3Bucket": bucket, "S3ObjectKey": key, "PollForSourceChanges": "false"},
+		OutputArtifacts: []types.OutputArtifact{{Name: aws.String("code")}},
+		Namespace:       aws.String("SourceVariables"),
+	}
+}
+
+// s3DeployAction is a Deploy/AWS/S3 action of the "code" artifact.
+func s3DeployAction(name, bucket, extract, key string) types.ActionDeclaration {
+	cfg := map[string]string{"BucketName": bucket, "Extract": extract}
+	if key != "" {
+		cfg["ObjectKey"] = key
+	}
+	return types.ActionDeclaration{
+		Name:           aws.String(name),
+		ActionTypeId:   &types.ActionTypeId{Category: types.ActionCategoryDeploy, Owner: types.ActionOwnerAws, Provider: aws.String("S3"), Version: aws.String("1")},
+		Configuration:  cfg,
+		InputArtifacts: []types.InputArtifact{{Name: aws.String("code")}},
+	}
+}
+
+// s3Declaration is a V2 pipeline with an S3 source stage.
+func s3Declaration(name string, source types.ActionDeclaration, stages ...types.StageDeclaration) *types.PipelineDeclaration {
+	return &types.PipelineDeclaration{
+		Name:          aws.String(name),
+		RoleArn:       aws.String("arn:aws:iam::000000000000:role/pipewright"),
+		ArtifactStore: &types.ArtifactStore{Type: types.ArtifactStoreTypeS3, Location: aws.String("pipewright-artifacts")},
+		PipelineType:  types.PipelineTypeV2,
+		Stages:        append([]types.StageDeclaration{stage("Source", source)}, stages...),
+	}
+}
+
+// runsByName indexes an execution's action runs by action name (the
+// newest run of each).
+func (ts *testServer) runsByName(pipeline, id string) map[string]types.ActionExecutionDetail {
+	runs := map[string]types.ActionExecutionDetail{}
+	for _, r := range ts.actionRuns(pipeline, id) {
+		if _, ok := runs[aws.ToString(r.ActionName)]; !ok {
+			runs[aws.ToString(r.ActionName)] = r
+		}
+	}
+	return runs
+}
+
+// TestS3SourceAndDeployActions: an object put into a bucket is a
+// pipeline's source (its ETag the revision, the ETag and VersionId
+// variables), a Commands action reads it, and two S3 deploys store it as
+// it is and extracted under a folder.
+func TestS3SourceAndDeployActions(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	files := map[string]string{"index.html": "<h1>hello</h1>", "css/site.css": "body{}", "deep/a/b.txt": "b"}
+	src := zipOf(t, files)
+	etag := ts.putObject("src-bucket", "app/source.zip", src)
+	ts.makeBucket("site")
+	ts.makeBucket("bundles")
+	check := commandsAction("Check", 1, `test "$(cat index.html)" = "<h1>hello</h1>"`, `test "#{SourceVariables.ETag}" = "#{SourceVariables.VersionId}"`, `echo "etag #{SourceVariables.ETag}"`)
+	id := ts.createPipeline(s3Declaration("s3p", s3SourceAction("src-bucket", "app/source.zip"),
+		stage("Deploy", check, s3DeployAction("Site", "site", "true", "web"), s3DeployAction("Bundle", "bundles", "false", "releases/app.zip"),
+			s3DeployAction("Root", "site", "TRUE", ""))))
+	ts.waitEnded("s3p", id, types.PipelineExecutionStatusSucceeded)
+
+	runs := ts.runsByName("s3p", id)
+	sr := runs["Source"]
+	if got := aws.ToString(sr.Output.ExecutionResult.ExternalExecutionId); got != etag {
+		t.Errorf("the source's externalExecutionId %q, want the ETag %q", got, etag)
+	}
+	if sr.Output.OutputVariables["ETag"] != etag || sr.Output.OutputVariables["VersionId"] != etag {
+		t.Errorf("the source's variables %v", sr.Output.OutputVariables)
+	}
+	if len(sr.Output.OutputArtifacts) != 1 {
+		t.Fatalf("the source's output artifacts %+v", sr.Output.OutputArtifacts)
+	}
+	loc := sr.Output.OutputArtifacts[0].S3location
+	if aws.ToString(loc.Bucket) != "pipewright-artifacts" || !strings.HasPrefix(aws.ToString(loc.Key), "s3p/code/") {
+		t.Errorf("the source artifact is at %s/%s, want pipewright-artifacts/s3p/code/...", aws.ToString(loc.Bucket), aws.ToString(loc.Key))
+	}
+	if got, ok := ts.object(aws.ToString(loc.Bucket), aws.ToString(loc.Key)); !ok || !bytes.Equal(got, src) {
+		t.Errorf("the source artifact is not the object as it was put (found %v)", ok)
+	}
+	ex, err := ts.client.GetPipelineExecution(ctx, &cp.GetPipelineExecutionInput{PipelineName: aws.String("s3p"), PipelineExecutionId: &id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	revs := ex.PipelineExecution.ArtifactRevisions
+	if len(revs) != 1 || aws.ToString(revs[0].RevisionId) != etag || aws.ToString(revs[0].Name) != "code" || revs[0].Created == nil {
+		t.Errorf("artifactRevisions %+v, want the code artifact at revision %s", revs, etag)
+	}
+
+	for name, want := range map[string]string{"web/index.html": files["index.html"], "web/css/site.css": files["css/site.css"], "web/deep/a/b.txt": "b", "index.html": files["index.html"], "deep/a/b.txt": "b"} {
+		if got, ok := ts.object("site", name); !ok || string(got) != want {
+			t.Errorf("site/%s: %q (found %v), want %q", name, got, ok, want)
+		}
+	}
+	if got, ok := ts.object("bundles", "releases/app.zip"); !ok || !bytes.Equal(got, src) {
+		t.Errorf("bundles/releases/app.zip is not the artifact as it is (found %v)", ok)
+	}
+	for _, name := range []string{"Site", "Bundle", "Root", "Check"} {
+		if runs[name].Status != types.ActionExecutionStatusSucceeded {
+			t.Errorf("%s: %s %+v", name, runs[name].Status, runs[name].Output.ExecutionResult)
+		}
+	}
+
+	// A new object at the key is the next execution's revision.
+	etag2 := ts.putObject("src-bucket", "app/source.zip", zipOf(t, map[string]string{"index.html": "<h1>hello</h1>", "v2": "2"}))
+	id2 := ts.start("s3p")
+	ts.waitEnded("s3p", id2, types.PipelineExecutionStatusSucceeded)
+	if got := aws.ToString(ts.runsByName("s3p", id2)["Source"].Output.ExecutionResult.ExternalExecutionId); got != etag2 || etag2 == etag {
+		t.Errorf("the second execution's source revision %q, want %q", got, etag2)
+	}
+	if got, ok := ts.object("site", "web/v2"); !ok || string(got) != "2" {
+		t.Errorf("site/web/v2 after the second deploy: %q %v", got, ok)
+	}
+}
+
+// TestS3ActionFailures: a missing object or bucket fails the action in
+// AWS's words; a deploy without ObjectKey and Extract false is a
+// configuration error; source revision overrides pick another key or pin
+// the version (the ETag).
+func TestS3ActionFailures(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	ts.makeBucket("src-bucket")
+	id := ts.createPipeline(s3Declaration("s3f", s3SourceAction("src-bucket", "missing.zip"),
+		stage("Deploy", s3DeployAction("NoBucket", "nope", "false", "x.zip"))))
+	ts.waitEnded("s3f", id, types.PipelineExecutionStatusFailed)
+	sr := ts.runsByName("s3f", id)["Source"]
+	if msg := errorMessage(sr); msg != "The object with key 'missing.zip' does not exist in bucket 'src-bucket'." {
+		t.Errorf("a missing source object: %s %q", sr.Status, msg)
+	}
+
+	id = ts.createPipeline(s3Declaration("s3g", s3SourceAction("no-such-bucket", "a.zip"), stage("Check", commandsAction("Check", 1, "true"))))
+	ts.waitEnded("s3g", id, types.PipelineExecutionStatusFailed)
+	if msg := errorMessage(ts.runsByName("s3g", id)["Source"]); msg != "The specified bucket 'no-such-bucket' does not exist." {
+		t.Errorf("a missing source bucket: %q", msg)
+	}
+
+	etag := ts.putObject("src-bucket", "missing.zip", zipOf(t, map[string]string{"a": "a"}))
+	id = ts.start("s3f")
+	ts.waitEnded("s3f", id, types.PipelineExecutionStatusFailed)
+	if msg := errorMessage(ts.runsByName("s3f", id)["NoBucket"]); msg != "The specified bucket 'nope' does not exist." {
+		t.Errorf("a deploy to a missing bucket: %q", msg)
+	}
+
+	ts.makeBucket("out")
+	ts.putObject("src-bucket", "other.zip", zipOf(t, map[string]string{"other": "o"}))
+	id = ts.createPipeline(s3Declaration("s3h", s3SourceAction("src-bucket", "missing.zip"),
+		stage("Deploy", s3DeployAction("NoKey", "out", "false", ""))))
+	ts.waitEnded("s3h", id, types.PipelineExecutionStatusFailed)
+	nk := ts.runsByName("s3h", id)["NoKey"]
+	if msg := errorMessage(nk); msg != "ObjectKey is required when Extract is false." {
+		t.Errorf("a deploy without ObjectKey: %q", msg)
+	}
+
+	// Overrides: S3_OBJECT_KEY reads another object, a version that is not
+	// the object's ETag is unavailable, the ETag is.
+	start := func(name string, revs ...types.SourceRevisionOverride) string {
+		out, err := ts.client.StartPipelineExecution(ctx, &cp.StartPipelineExecutionInput{Name: aws.String(name), SourceRevisions: revs})
+		if err != nil {
+			t.Fatalf("StartPipelineExecution %v: %v", revs, err)
+		}
+		return aws.ToString(out.PipelineExecutionId)
+	}
+	override := func(typ types.SourceRevisionType, v string) types.SourceRevisionOverride {
+		return types.SourceRevisionOverride{ActionName: aws.String("Source"), RevisionType: typ, RevisionValue: aws.String(v)}
+	}
+	ts.makeBucket("keyed")
+	id = ts.createPipeline(s3Declaration("s3k", s3SourceAction("src-bucket", "missing.zip"), stage("Deploy", s3DeployAction("Out", "keyed", "true", ""))))
+	ts.waitEnded("s3k", id, types.PipelineExecutionStatusSucceeded)
+	id = start("s3k", override(types.SourceRevisionTypeS3ObjectKey, "other.zip"))
+	ts.waitEnded("s3k", id, types.PipelineExecutionStatusSucceeded)
+	if got, ok := ts.object("keyed", "other"); !ok || string(got) != "o" {
+		t.Errorf("the S3_OBJECT_KEY override's deploy: %q %v", got, ok)
+	}
+	id = start("s3k", override(types.SourceRevisionTypeS3ObjectVersionId, "0123"))
+	ts.waitEnded("s3k", id, types.PipelineExecutionStatusFailed)
+	if r := ts.runsByName("s3k", id)["Source"]; r.Output.ExecutionResult.ErrorDetails == nil || aws.ToString(r.Output.ExecutionResult.ErrorDetails.Code) != "RevisionUnavailable" {
+		t.Errorf("a version that is not the ETag: %+v", r.Output.ExecutionResult)
+	}
+	id = start("s3k", override(types.SourceRevisionTypeS3ObjectVersionId, etag))
+	ts.waitEnded("s3k", id, types.PipelineExecutionStatusSucceeded)
+	if _, err := ts.client.StartPipelineExecution(ctx, &cp.StartPipelineExecutionInput{Name: aws.String("s3k"),
+		SourceRevisions: []types.SourceRevisionOverride{override(types.SourceRevisionTypeCommitId, "abc")}}); err == nil {
+		t.Error("a COMMIT_ID override of an S3 source was accepted")
+	}
+}
+
+// waitEnded waits until the execution ended and fails the test unless it
+// ended want, saying how its actions ended.
+func (ts *testServer) waitEnded(pipeline, id string, want types.PipelineExecutionStatus) {
+	ts.t.Helper()
+	var last types.PipelineExecutionStatus
+	eventually(ts.t, 3*guard, "the end of execution "+id, func() bool {
+		last = ts.execStatus(pipeline, id)
+		switch last {
+		case types.PipelineExecutionStatusInProgress, types.PipelineExecutionStatusStopping:
+			return false
+		}
+		return true
+	})
+	if last != want {
+		for name, r := range ts.runsByName(pipeline, id) {
+			ts.t.Logf("%s: %s %q", name, r.Status, errorMessage(r))
+		}
+		ts.t.Fatalf("execution %s of %s ended %s, want %s", id, pipeline, last, want)
+	}
+}
+
+// errorMessage is a failed action run's errorDetails message.
+func errorMessage(r types.ActionExecutionDetail) string {
+	if r.Output == nil || r.Output.ExecutionResult == nil || r.Output.ExecutionResult.ErrorDetails == nil {
+		return ""
+	}
+	return aws.ToString(r.Output.ExecutionResult.ErrorDetails.Message)
+}
