@@ -125,11 +125,20 @@ type authorization struct {
 // CodeUnrecognizedClient (unknown key or a session token) and, for expired
 // presigned URLs, CodeAccessDenied.
 func (v *Verifier) Verify(r *http.Request, body []byte, service string) (Identity, error) {
+	return v.verify(r, body, service, nil)
+}
+
+// verify is Verify for both entry points. With st nil the payload hash is
+// checked against body; otherwise body is not used, the payload hash is
+// taken as the client states it (see streamPayloadHash) and, when the
+// signature matches, st receives what the body's own signatures are
+// checked with.
+func (v *Verifier) verify(r *http.Request, body []byte, service string, st *streamAuth) (Identity, error) {
 	auths := r.Header["Authorization"]
 	presigned := isPresigned(r.URL.RawQuery)
 	if len(auths) == 0 {
 		if presigned {
-			return v.verifyQuery(r, body, service)
+			return v.verifyQuery(r, body, service, st)
 		}
 		return Identity{}, newError(CodeMissingAuthenticationToken, msgMissingToken)
 	}
@@ -171,7 +180,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte, service string) (Identit
 		return Identity{}, skewError(signedAt, now, skew)
 	}
 	_, a.token = r.Header["X-Amz-Security-Token"]
-	return v.check(r, body, service, &a)
+	return v.check(r, body, service, &a, st)
 }
 
 // parseAuthorization reads the comma-separated key=value parameters after
@@ -255,7 +264,7 @@ func isPresigned(raw string) bool {
 }
 
 // verifyQuery checks a presigned URL.
-func (v *Verifier) verifyQuery(r *http.Request, body []byte, service string) (Identity, error) {
+func (v *Verifier) verifyQuery(r *http.Request, body []byte, service string, st *streamAuth) (Identity, error) {
 	q, _ := url.ParseQuery(r.URL.RawQuery)
 	a := authorization{
 		algorithm:     q.Get("X-Amz-Algorithm"),
@@ -293,12 +302,14 @@ func (v *Verifier) verifyQuery(r *http.Request, body []byte, service string) (Id
 	_, inQuery := q["X-Amz-Security-Token"]
 	_, inHeader := r.Header["X-Amz-Security-Token"]
 	a.token = inQuery || inHeader
-	return v.check(r, body, service, &a)
+	return v.check(r, body, service, &a, st)
 }
 
 // check runs the steps both forms share, from "host is signed" on. The
-// session token is refused before the signature is computed.
-func (v *Verifier) check(r *http.Request, body []byte, service string, a *authorization) (Identity, error) {
+// session token is refused before the signature is computed. With st set,
+// the payload hash comes from streamPayloadHash instead of body, and a
+// matching signature fills st.
+func (v *Verifier) check(r *http.Request, body []byte, service string, a *authorization, st *streamAuth) (Identity, error) {
 	if !signsHeader(a.signedHeaders, "host") {
 		return Identity{}, newError(CodeInvalidSignature, msgHostNotSigned)
 	}
@@ -334,7 +345,14 @@ func (v *Verifier) check(r *http.Request, body []byte, service string, a *author
 	}
 
 	var payloadBuf [2 * sha256.Size]byte
-	payload, unsigned, perr := payloadHash(payloadBuf[:0], r, body, a)
+	var payload []byte
+	var unsigned bool
+	var perr *Error
+	if st != nil {
+		payload, unsigned, perr = streamPayloadHash(payloadBuf[:0], r, a)
+	} else {
+		payload, unsigned, perr = payloadHash(payloadBuf[:0], r, body, a)
+	}
 	if perr != nil {
 		return Identity{}, perr
 	}
@@ -363,6 +381,9 @@ func (v *Verifier) check(r *http.Request, body []byte, service string, a *author
 	}
 	if !match || !sigOK {
 		return Identity{}, newError(CodeInvalidSignature, mismatchMessage(creq, sts[sha256.BlockSize:]))
+	}
+	if st != nil {
+		st.set(string(payload), key, want, string(stamp), date, region, svc)
 	}
 	return Identity{AccessKeyID: akid, Region: region, Service: svc, SignedAt: a.signedAt, UnsignedPayload: unsigned}, nil
 }
