@@ -27,7 +27,7 @@ func TestDeleteBetweenDecidingAndStartingAJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	arts, err := artifacts.Open(t.TempDir())
+	arts, err := artifacts.Open(t.TempDir(), db.Objects())
 	if err != nil {
 		t.Fatal(err)
 	}

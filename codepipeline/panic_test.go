@@ -54,7 +54,7 @@ func TestPanicFailsTheExecutionsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	arts, err := artifacts.Open(filepath.Join(dir, "artifacts"))
+	arts, err := artifacts.Open(filepath.Join(dir, "artifacts"), db.Objects())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func newLife(t *testing.T, data, boot string) *life {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arts, err := artifacts.Open(filepath.Join(data, "artifacts"))
+	arts, err := artifacts.Open(filepath.Join(data, "artifacts"), db.Objects())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +386,7 @@ func TestShutdownIsBoundedWhenTheStoreFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	arts, _ := artifacts.Open(filepath.Join(data, "artifacts"))
+	arts, _ := artifacts.Open(filepath.Join(data, "artifacts"), db.Objects())
 	run, err := runner.New(runner.Options{Scope: "jobs-test-disk-" + filepath.Base(data)})
 	if err != nil {
 		t.Fatal(err)

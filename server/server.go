@@ -126,7 +126,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	arts, err := artifacts.Open(filepath.Join(cfg.Data, "artifacts"))
+	arts, err := artifacts.Open(filepath.Join(cfg.Data, "artifacts"), db.Objects())
 	if err != nil {
 		db.Close()
 		return nil, err
