@@ -1,0 +1,80 @@
+package s3
+
+import (
+	"io"
+	"net/http"
+	"time"
+)
+
+// idleReader reads a request body, moving the connection's read deadline
+// forward while bytes arrive: a body may take as long as it needs, but
+// not stall for longer than idle.
+type idleReader struct {
+	r     io.Reader
+	rc    *http.ResponseController
+	idle  time.Duration
+	moved time.Time
+}
+
+func (h *Handler) bodyOf(q *request) io.Reader {
+	rc := http.NewResponseController(q.x)
+	return &idleReader{r: q.payload, rc: rc, idle: h.cfg.BodyIdle}
+}
+
+func (b *idleReader) Read(p []byte) (int, error) {
+	if now := time.Now(); now.Sub(b.moved) > time.Second {
+		b.moved = now
+		b.rc.SetReadDeadline(now.Add(b.idle))
+	}
+	return b.r.Read(p)
+}
+
+// idleWriter is idleReader for answers: the write deadline moves forward
+// while the client takes the bytes.
+type idleWriter struct {
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	idle  time.Duration
+	moved time.Time
+}
+
+func (h *Handler) answerOf(q *request) *idleWriter {
+	return &idleWriter{w: q.x, rc: http.NewResponseController(q.x), idle: h.cfg.BodyIdle}
+}
+
+func (b *idleWriter) move() {
+	if now := time.Now(); now.Sub(b.moved) > time.Second {
+		b.moved = now
+		b.rc.SetWriteDeadline(now.Add(b.idle))
+	}
+}
+
+func (b *idleWriter) Write(p []byte) (int, error) {
+	b.move()
+	return b.w.Write(p)
+}
+
+// copyFrom sends r's n bytes in slices of 8 MiB, by sendfile where the
+// connection allows it, moving the deadline between slices.
+func (b *idleWriter) copyFrom(r io.Reader, n int64) (int64, error) {
+	var done int64
+	for done < n {
+		b.move()
+		step := min(n-done, 8<<20)
+		var m int64
+		var err error
+		if rf, ok := b.w.(io.ReaderFrom); ok {
+			m, err = rf.ReadFrom(io.LimitReader(r, step))
+		} else {
+			m, err = io.CopyN(b.w, r, step)
+		}
+		done += m
+		if err != nil {
+			return done, err
+		}
+		if m < step {
+			return done, io.ErrUnexpectedEOF
+		}
+	}
+	return done, nil
+}
