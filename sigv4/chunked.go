@@ -74,6 +74,7 @@ type chunkDecoder struct {
 	haveSig       bool
 	skippedBlank  bool
 	signedTrailer bool
+	err           error // the error Read failed with
 }
 
 // newChunkDecoder decodes body, an aws-chunked body of the form st.claimed
@@ -99,8 +100,20 @@ func newChunkDecoder(body io.Reader, size int64, st *streamAuth, declared []stri
 }
 
 // Read returns content bytes, io.EOF once the whole body has checked out,
-// or the *Error that shows it cannot be trusted.
+// or the *Error that shows it cannot be trusted; after an error, that
+// error again.
 func (d *chunkDecoder) Read(b []byte) (int, error) {
+	if d.err != nil {
+		return 0, d.err
+	}
+	n, err := d.read(b)
+	if err != nil && err != io.EOF {
+		d.err = err
+	}
+	return n, err
+}
+
+func (d *chunkDecoder) read(b []byte) (int, error) {
 	for {
 		var err error
 		switch d.state {
@@ -205,18 +218,49 @@ func (d *chunkDecoder) endChunk() error {
 // checkChunk compares the claimed signature of the chunk whose data
 // hashes to sum with the one computed, and chains it.
 func (d *chunkDecoder) checkChunk(sum []byte) error {
+	got := d.chunkSignature(sum)
+	if !hmac.Equal(got[:], d.want[:]) {
+		return newError(CodeChunkSignature, msgMismatch)
+	}
+	d.prev = got
+	return nil
+}
+
+// chunkSignature is the signature of the chunk whose data hashes to sum,
+// following the previous one.
+func (d *chunkDecoder) chunkSignature(sum []byte) [sha256.Size]byte {
 	buf := hmacBlock(d.scratch[:0], &d.key, 0x36)
 	buf = append(buf, chunkAlgorithm+"\n"...)
 	buf = d.appendScope(buf)
 	buf = append(buf, emptySHA256+"\n"...)
 	buf = hex.AppendEncode(buf, sum)
 	d.scratch = buf
-	got := signature(&d.key, buf)
-	if !hmac.Equal(got[:], d.want[:]) {
-		return newError(CodeChunkSignature, msgMismatch)
+	return signature(&d.key, buf)
+}
+
+// trailerSignature is the signature of the trailer gathered so far: over
+// its lines "name:value\n" in name order, following the final chunk's
+// signature.
+func (d *chunkDecoder) trailerSignature() [sha256.Size]byte {
+	names := make([]string, 0, len(d.trailer))
+	for name := range d.trailer {
+		names = append(names, name)
 	}
-	d.prev = got
-	return nil
+	slices.Sort(names)
+	h := sha256.New()
+	for _, name := range names {
+		h.Write([]byte(name))
+		h.Write([]byte{':'})
+		h.Write([]byte(d.trailer[name]))
+		h.Write([]byte{'\n'})
+	}
+	var sum [sha256.Size]byte
+	buf := hmacBlock(d.scratch[:0], &d.key, 0x36)
+	buf = append(buf, trailerAlgorithm+"\n"...)
+	buf = d.appendScope(buf)
+	buf = hex.AppendEncode(buf, h.Sum(sum[:0]))
+	d.scratch = buf
+	return signature(&d.key, buf)
 }
 
 // appendScope appends the lines every chunk and trailer string to sign
@@ -299,25 +343,7 @@ func (d *chunkDecoder) endTrailer(atLine bool) error {
 		if !d.haveSig {
 			return malformedTrailer("the trailer signature is missing")
 		}
-		names := make([]string, 0, len(d.trailer))
-		for name := range d.trailer {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		h := sha256.New()
-		for _, name := range names {
-			h.Write([]byte(name))
-			h.Write([]byte{':'})
-			h.Write([]byte(d.trailer[name]))
-			h.Write([]byte{'\n'})
-		}
-		var sum [sha256.Size]byte
-		buf := hmacBlock(d.scratch[:0], &d.key, 0x36)
-		buf = append(buf, trailerAlgorithm+"\n"...)
-		buf = d.appendScope(buf)
-		buf = hex.AppendEncode(buf, h.Sum(sum[:0]))
-		d.scratch = buf
-		got := signature(&d.key, buf)
+		got := d.trailerSignature()
 		if !hmac.Equal(got[:], d.trailerSig[:]) {
 			return newError(CodeChunkSignature, msgMismatch)
 		}
