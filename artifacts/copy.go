@@ -31,8 +31,9 @@ const copyAttempts = 3
 // CopyObject makes dstBucket/dstKey an object sharing the content of
 // srcBucket/srcKey: no byte is copied, and deleting either leaves the
 // other intact. The copy is a single-part object (its ETag is the content's
-// MD5) with a full-object checksum, read from the content only when the
-// source's does not serve (another algorithm, or a composite one).
+// MD5) with a full-object checksum of opt.Put.ChecksumAlgorithm, else of the
+// source's algorithm, read from the content only when the source's
+// checksum does not serve (another algorithm, or a composite one).
 func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, dstKey string, opt CopyOptions) (Object, error) {
 	if err := checkNames(dstBucket, dstKey); err != nil {
 		return Object{}, err
@@ -44,7 +45,9 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 		}
 		alg, sum := src.ChecksumAlgorithm, src.Checksum
 		if opt.Put.ChecksumAlgorithm != "" && opt.Put.ChecksumAlgorithm != alg || src.ChecksumType != FullObject || sum == "" {
-			if alg = opt.Put.ChecksumAlgorithm; alg == "" {
+			if opt.Put.ChecksumAlgorithm != "" {
+				alg = opt.Put.ChecksumAlgorithm
+			} else if alg == "" {
 				alg = CRC64NVME
 			}
 			d, err := newDigester(false, alg)
