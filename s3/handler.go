@@ -129,8 +129,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	q := &request{Request: r, x: x, ctx: r.Context()}
-	q.bucket, q.key = h.address(r)
+	var virtual bool
+	q.bucket, q.key, virtual = h.address(r)
 	q.query = r.URL.Query()
+	if isV2Presigned(r, q.query) {
+		akid, e := h.verifyV2Query(r, q.query, q.bucket, virtual)
+		if e != nil {
+			writeError(x, r, x.id, e)
+			return
+		}
+		x.caller = akid
+		q.payload = sigv4.PlainPayload(r)
+		h.serve(q)
+		return
+	}
 	id, payload, err := h.cfg.Verifier.VerifyStream(r, "s3")
 	if err != nil {
 		var ve *sigv4.Error
@@ -144,8 +156,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x.caller = id.AccessKeyID
 	q.payload = payload
+	h.serve(q)
+}
+
+// serve runs the operation q asks for.
+func (h *Handler) serve(q *request) {
 	op, serve := route(q)
-	x.op = op
+	q.x.op = op
 	if e := serve(h, q); e != nil {
 		h.fail(q, e)
 	}
@@ -169,7 +186,7 @@ func (h *Handler) fail(q *request, err error) {
 // address finds the bucket and key of r: from a virtual host's first label
 // when the Host is "BUCKET.HOST" for a configured HOST, else from the
 // path's first segment.
-func (h *Handler) address(r *http.Request) (bucket, key string) {
+func (h *Handler) address(r *http.Request) (bucket, key string, virtual bool) {
 	host := r.Host
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
 		host = host[:i]
@@ -178,12 +195,12 @@ func (h *Handler) address(r *http.Request) (bucket, key string) {
 	p := r.URL.Path
 	for _, vh := range h.cfg.VirtualHosts {
 		if b, ok := strings.CutSuffix(host, "."+vh); ok && b != "" {
-			return b, strings.TrimPrefix(p, "/")
+			return b, strings.TrimPrefix(p, "/"), true
 		}
 	}
 	p = strings.TrimPrefix(p, "/")
 	bucket, key, _ = strings.Cut(p, "/")
-	return bucket, key
+	return bucket, key, false
 }
 
 // requestID is a fresh x-amz-request-id: 16 upper-case hex digits, as S3's.
