@@ -3,7 +3,6 @@ package artifacts
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -84,26 +83,15 @@ func (s *Store) newContent(fill func(f *os.File) error) (string, error) {
 // A Read error of r is returned wrapped with %w.
 func (s *Store) streamContent(r io.Reader, size int64, d *digester, check func() error) (string, error) {
 	return s.newContent(func(f *os.File) error {
+		limit := int64(-1)
 		if size >= 0 {
-			r = io.LimitReader(r, size+1)
+			limit = size + 1
 		}
-		bp := copyBufPool.Get().(*[]byte)
-		defer copyBufPool.Put(bp)
-		buf := *bp
-		for {
-			n, rerr := r.Read(buf)
-			if n > 0 {
-				if _, err := f.Write(buf[:n]); err != nil {
-					return err
-				}
-				d.Write(buf[:n])
-			}
-			if rerr == io.EOF {
-				break
-			}
-			if rerr != nil {
-				return fmt.Errorf("artifacts: reading the body: %w", rerr)
-			}
+		write := func(p []byte) error { _, err := f.Write(p); return err }
+		n, err := pipeCopy(r, limit, append(d.stages(), write)...)
+		d.n += n
+		if err != nil {
+			return err
 		}
 		if size >= 0 && d.n != size {
 			return &SizeError{Want: size, Got: d.n}
@@ -131,10 +119,7 @@ func digestFile(f *os.File, d *digester) error {
 	if err != nil {
 		return err
 	}
-	bp := copyBufPool.Get().(*[]byte)
-	defer copyBufPool.Put(bp)
-	_, err = io.CopyBuffer(d, io.NewSectionReader(f, 0, fi.Size()), *bp)
-	return err
+	return d.copyFrom(io.NewSectionReader(f, 0, fi.Size()), -1)
 }
 
 // removeContent removes content files nothing names any more; a failure

@@ -10,6 +10,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"hash/crc64"
+	"io"
 )
 
 // The checksum algorithms of S3's x-amz-checksum-* headers.
@@ -100,6 +101,31 @@ func newDigester(withSHA256 bool, algs ...string) (*digester, error) {
 		d.sums[alg] = h
 	}
 	return d, nil
+}
+
+// stages returns the digester's work as pipeCopy stages that can run at
+// the same time: the MD5, and the other digests.
+func (d *digester) stages() []func([]byte) error {
+	out := []func([]byte) error{func(p []byte) error { d.md5.Write(p); return nil }}
+	if d.sha256 != nil || len(d.sums) > 0 {
+		out = append(out, func(p []byte) error {
+			if d.sha256 != nil {
+				d.sha256.Write(p)
+			}
+			for _, h := range d.sums {
+				h.Write(p)
+			}
+			return nil
+		})
+	}
+	return out
+}
+
+// copyFrom feeds r through the digester, its digests computed in parallel.
+func (d *digester) copyFrom(r io.Reader, limit int64) error {
+	n, err := pipeCopy(r, limit, d.stages()...)
+	d.n += n
+	return err
 }
 
 func (d *digester) Write(p []byte) (int, error) {
