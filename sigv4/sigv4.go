@@ -34,6 +34,12 @@
 //     STREAMING-* included; a hex value must match the body). Presigned
 //     URLs without that parameter use UNSIGNED-PAYLOAD, as S3 does.
 //
+// Verify needs the whole body in memory. S3 bodies are checked as they
+// stream instead: VerifyStream verifies the signature without reading the
+// body and returns a Payload that decodes aws-chunked bodies and checks a
+// signed hex hash, every chunk signature and the trailer signature as the
+// content is read (stream.go, chunked.go).
+//
 // The Host header must reach the server unchanged: a proxy that rewrites it
 // breaks every signature.
 //
@@ -94,6 +100,10 @@ type Identity struct {
 	// the client sent UNSIGNED-PAYLOAD or STREAMING-* as its payload hash,
 	// or a presigned URL had no X-Amz-Content-Sha256. The awsJson clients
 	// never do this; callers that rely on body integrity should refuse it.
+	// VerifyStream sets it only for UNSIGNED-PAYLOAD (presigned URLs
+	// included) and STREAMING-UNSIGNED-PAYLOAD-TRAILER: the signed
+	// STREAMING-* forms are covered by their chunk signatures, which the
+	// Payload checks.
 	UnsignedPayload bool
 }
 
