@@ -125,6 +125,10 @@ func storeError(err error, bucket, key string) *Error {
 		return errEntityTooSmall
 	case errors.Is(err, artifacts.ErrPreconditionFailed):
 		return errPrecondition
+	case errors.Is(err, artifacts.ErrInvalidRange):
+		return errInvalidRange
+	case errors.Is(err, artifacts.ErrInvalidArgument):
+		return invalidArgument(strings.TrimPrefix(err.Error(), "artifacts: "), "", "")
 	}
 	return nil
 }

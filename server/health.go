@@ -15,10 +15,12 @@ var healthBody = []byte(`{"status":"ok"}`)
 
 // router is the server's root handler: a GET or HEAD of HealthPath is
 // answered by the health check, a GET of a link page (see links) by the
-// links, which authenticate it; every other request, whatever its method
-// and path, goes to the awsJson1_1 server, which authenticates it.
+// links, which authenticate it; a POST with an X-Amz-Target goes to the
+// awsJson1_1 server, and every other request, whatever its method and
+// path, to the S3 endpoint. Both authenticate what they get.
 type router struct {
 	api   http.Handler
+	s3    http.Handler
 	links *links
 	log   *slog.Logger
 }
@@ -29,7 +31,11 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path != HealthPath || r.Method != http.MethodGet && r.Method != http.MethodHead {
-		rt.api.ServeHTTP(w, r)
+		if r.Method == http.MethodPost && len(r.Header["X-Amz-Target"]) > 0 || rt.s3 == nil {
+			rt.api.ServeHTTP(w, r)
+			return
+		}
+		rt.s3.ServeHTTP(w, r)
 		return
 	}
 	h := w.Header()

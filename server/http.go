@@ -71,12 +71,13 @@ type httpFront struct {
 	limiter *connLimiter
 }
 
-// newHTTPFront returns the HTTP side over api, the awsJson1_1 handler.
-func newHTTPFront(api http.Handler, pages *links, limits HTTPLimits, log *slog.Logger) *httpFront {
+// newHTTPFront returns the HTTP side over api, the awsJson1_1 handler,
+// and s3, the S3 endpoint.
+func newHTTPFront(api, s3 http.Handler, pages *links, limits HTTPLimits, log *slog.Logger) *httpFront {
 	limits = limits.withDefaults()
 	f := &httpFront{limiter: newConnLimiter(limits.MaxConns, limits.ConnWait, log)}
 	f.srv = &http.Server{
-		Handler:           &router{api: api, links: pages, log: log},
+		Handler:           &router{api: api, s3: s3, links: pages, log: log},
 		ReadHeaderTimeout: limits.ReadHeaderTimeout,
 		ReadTimeout:       limits.ReadTimeout,
 		WriteTimeout:      limits.WriteTimeout,

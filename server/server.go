@@ -27,6 +27,7 @@ import (
 	"github.com/pipewright/pipewright/jobs"
 	cwlogs "github.com/pipewright/pipewright/logs"
 	"github.com/pipewright/pipewright/runner"
+	"github.com/pipewright/pipewright/s3"
 	"github.com/pipewright/pipewright/sigv4"
 	"github.com/pipewright/pipewright/store/sqlite"
 	"github.com/pipewright/pipewright/wire"
@@ -184,7 +185,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		TargetPrefix: cbshape.TargetPrefix, SigningName: cbshape.SigningName,
 		Ops: cbshape.Operations(s.cb), Known: cbshape.OperationNames,
 	}, lg.Wire())
-	s.http = newHTTPFront(api, &links{auth: auth, cb: s.cb, logs: lg}, cfg.HTTP, cfg.Log)
+	objects := s3.New(s3.Config{Store: arts, Verifier: auth.v, Region: cfg.Region, AccountID: cfg.AccountID,
+		BodyIdle: cfg.HTTP.withDefaults().ReadTimeout, Log: cfg.Log, Now: cfg.Now})
+	s.http = newHTTPFront(api, objects, &links{auth: auth, cb: s.cb, logs: lg}, cfg.HTTP, cfg.Log)
 	// The job layer starts first: it sweeps what an earlier life left
 	// running before anything of this life starts.
 	if err := jm.Start(ctx); err != nil {
