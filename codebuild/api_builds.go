@@ -375,9 +375,19 @@ func (s *Service) newBuild(p *Project, in *shape.StartBuildInput, id, initiator 
 	if err := checkArtifacts(arts); err != nil {
 		return nil, err
 	}
+	secondary := p.SecondaryArtifacts
+	if in.SecondaryArtifactsOverride != nil {
+		secondary = in.SecondaryArtifactsOverride
+		if err := checkSecondaryArtifacts(secondary, "secondaryArtifactsOverride"); err != nil {
+			return nil, err
+		}
+	}
 	cache := p.Cache
 	if in.CacheOverride != nil {
 		cache = in.CacheOverride
+		if err := checkCache(cache); err != nil {
+			return nil, err
+		}
 	}
 	timeout, queued := p.TimeoutInMinutes, p.QueuedTimeoutInMinutes
 	if in.TimeoutInMinutesOverride != nil {
@@ -413,7 +423,16 @@ func (s *Service) newBuild(p *Project, in *shape.StartBuildInput, id, initiator 
 	}
 	submit(&d, now)
 	req := *in
-	return &Build{ID: id, Project: name, Doc: d, Run: RunSpec{Request: &req}}, nil
+	run := RunSpec{Request: &req}
+	if arts.GetType() == "S3" {
+		run.Artifacts = arts
+	}
+	for _, a := range secondary {
+		if a.GetType() == "S3" {
+			run.SecondaryArtifacts = append(run.SecondaryArtifacts, a)
+		}
+	}
+	return &Build{ID: id, Project: name, Doc: d, Run: run}, nil
 }
 
 // logsOf is a build's logs member as AWS forms it.

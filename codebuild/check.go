@@ -6,9 +6,8 @@ import (
 	"github.com/pipewright/pipewright/codebuild/shape"
 )
 
-// Source types pipewright can fetch; S3 comes with the artifact store's S3
-// endpoint.
-var fetchable = map[shape.SourceType]bool{"NO_SOURCE": true, "CODECOMMIT": true, "CODEPIPELINE": true}
+// Source types pipewright can fetch.
+var fetchable = map[shape.SourceType]bool{"NO_SOURCE": true, "CODECOMMIT": true, "CODEPIPELINE": true, "S3": true}
 
 // checkProject refuses, at CreateProject and UpdateProject, what pipewright
 // could not build, instead of failing the builds later.
@@ -26,16 +25,14 @@ func (s *Service) checkProject(p *shape.Project) error {
 	if err := checkArtifacts(p.Artifacts); err != nil {
 		return err
 	}
-	for i := range p.SecondaryArtifacts {
-		if err := checkArtifacts(&p.SecondaryArtifacts[i]); err != nil {
-			return err
-		}
+	if err := checkSecondaryArtifacts(p.SecondaryArtifacts, "secondaryArtifacts"); err != nil {
+		return err
 	}
 	if err := checkEnvironment(p.Environment, "environment.environmentVariables"); err != nil {
 		return err
 	}
-	if c := p.Cache; c != nil && c.GetType() == "S3" {
-		return invalidInput("Invalid input: cache type S3 is not supported by pipewright yet (its artifact store is not reachable as S3); use LOCAL or NO_CACHE")
+	if err := checkCache(p.Cache); err != nil {
+		return err
 	}
 	if l := p.ConcurrentBuildLimit; l != nil && (*l < 1 || int(*l) > s.cfg.MaxBuilds) {
 		return invalidInput("Project-level concurrent build limit cannot exceed the account-level concurrent build limit of %d.", s.cfg.MaxBuilds)
@@ -46,7 +43,7 @@ func (s *Service) checkProject(p *shape.Project) error {
 func checkSource(src *shape.ProjectSource, where string) error {
 	t := src.GetType()
 	if !fetchable[t] {
-		return invalidInput("Invalid input: %s type %s is not supported by pipewright: it builds NO_SOURCE, CODECOMMIT (a git repository under its --git-root) and CODEPIPELINE sources", where, t)
+		return invalidInput("Invalid input: %s type %s is not supported by pipewright: it builds NO_SOURCE, CODECOMMIT (a git repository under its --git-root), S3 (a zip object of its artifact store) and CODEPIPELINE sources", where, t)
 	}
 	switch t {
 	case "NO_SOURCE":
@@ -57,13 +54,47 @@ func checkSource(src *shape.ProjectSource, where string) error {
 		if repoName(src.GetLocation()) == "" {
 			return invalidInput("Invalid input: a CODECOMMIT source needs a location: https://git-codecommit.REGION.amazonaws.com/v1/repos/NAME or NAME, a repository under pipewright's --git-root")
 		}
+	case "S3":
+		return checkS3Source(src.GetLocation(), where)
 	}
 	return nil
 }
 
 func checkArtifacts(a *shape.ProjectArtifacts) error {
-	if t := a.GetType(); t == "S3" {
-		return invalidInput("Invalid input: artifacts type S3 is not supported by pipewright yet (its artifact store is not reachable as S3); use NO_ARTIFACTS or CODEPIPELINE")
+	if a.GetType() == "S3" {
+		return checkS3Artifacts(a)
+	}
+	return nil
+}
+
+// checkSecondaryArtifacts refuses secondary artifacts pipewright could not
+// store: each of type S3 or NO_ARTIFACTS, with an identifier of its own.
+func checkSecondaryArtifacts(as []shape.ProjectArtifacts, where string) error {
+	seen := map[string]bool{}
+	for i := range as {
+		a := &as[i]
+		if a.GetType() == "CODEPIPELINE" {
+			return invalidInput("Invalid input: %s: the CODEPIPELINE type is not supported for secondaryArtifacts", where)
+		}
+		id := a.GetArtifactIdentifier()
+		if id == "" || seen[id] {
+			return invalidInput("Invalid input: %s: each secondary artifact needs an artifactIdentifier of its own", where)
+		}
+		seen[id] = true
+		if err := checkArtifacts(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkCache refuses an S3 cache without a bucket.
+func checkCache(c *shape.ProjectCache) error {
+	if c.GetType() != "S3" {
+		return nil
+	}
+	if bucket, _ := s3CacheLocation(c.GetLocation()); bucket == "" {
+		return invalidInput("Invalid input: a cache of type S3 needs a location: BUCKET or BUCKET/PREFIX")
 	}
 	return nil
 }

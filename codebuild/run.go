@@ -225,6 +225,17 @@ func (s *Service) prepare(b *Build) (jobs.Spec, *phaseContext) {
 		})
 		d.ResolvedSourceVersion = &commit.ID
 		inputs, zipPath = []jobs.Artifact{art}, path
+	case "S3":
+		art, path, version, failure := s.s3Source(b)
+		if failure != nil {
+			return jobs.Spec{}, failure
+		}
+		s.update(b.ID, func(b *Build) bool {
+			b.Doc.ResolvedSourceVersion = &version
+			return true
+		})
+		d.ResolvedSourceVersion = &version
+		inputs, zipPath = []jobs.Artifact{art}, path
 	case "CODEPIPELINE":
 		for _, in := range b.Run.Inputs {
 			inputs = append(inputs, jobs.Artifact{Name: in.Name, Bucket: in.Bucket, Key: in.Key})
@@ -244,9 +255,28 @@ func (s *Service) prepare(b *Build) (jobs.Spec, *phaseContext) {
 	if len(spec.Env.ParameterStore) > 0 || len(spec.Env.SecretsManager) > 0 {
 		return jobs.Spec{}, &phaseContext{"CLIENT_ERROR", "env/parameter-store and env/secrets-manager are not supported: pipewright has no parameter store or secrets manager yet"}
 	}
+	if b.Run.Pipeline == "" && (b.Run.Artifacts != nil || len(b.Run.SecondaryArtifacts) > 0) {
+		planned, failure := s.s3Outputs(b, spec)
+		if failure != nil {
+			return jobs.Spec{}, failure
+		}
+		b.Run.Outputs = planned
+		if _, err := s.update(b.ID, func(stored *Build) bool {
+			stored.Run.Outputs = planned
+			return true
+		}); err != nil {
+			return jobs.Spec{}, &phaseContext{"CLIENT_ERROR", err.Error()}
+		}
+	}
 	outputs, failure := artifactOutputs(spec, b.Run.Outputs)
 	if failure != nil {
 		return jobs.Spec{}, failure
+	}
+	cache := s.localCache(b, spec)
+	if b.Doc.Cache.GetType() == "S3" {
+		if cache, failure = s.s3Cache(b, spec); failure != nil {
+			return jobs.Spec{}, failure
+		}
 	}
 	ws := s.jobs.Workspace(b.JobID)
 	env, protected := s.buildEnv(b)
@@ -254,7 +284,7 @@ func (s *Service) prepare(b *Build) (jobs.Spec, *phaseContext) {
 		PhaseFile: filepath.Join(ws, phasesFile), VariablesFile: filepath.Join(ws, exportedFile), Protected: protected,
 	})
 	return jobs.Spec{
-		Script: script, Env: env, Inputs: inputs, Outputs: outputs, OutputsOnFailure: true, Cache: s.localCache(b, spec),
+		Script: script, Env: env, Inputs: inputs, Outputs: outputs, OutputsOnFailure: true, Cache: cache,
 		Timeout: time.Duration(d.GetTimeoutInMinutes()) * s.cfg.Minute,
 		Keep:    []string{phasesFile, exportedFile},
 	}, nil
@@ -277,7 +307,7 @@ func (s *Service) cacheDir(project string) string { return filepath.Join(s.cfg.C
 
 // archive writes the commit's tree as the build's source zip.
 func (s *Service) archive(b *Build, repo, commit string) (jobs.Artifact, string, error) {
-	art := jobs.Artifact{Name: "source", Bucket: "codebuild-sources", Key: b.ID + "/source.zip"}
+	art := jobs.Artifact{Name: "source", Bucket: internalBucket, Key: b.ID + "/source.zip"}
 	if err := s.cfg.Artifacts.EnsureBucket(art.Bucket); err != nil {
 		return art, "", err
 	}
@@ -399,6 +429,7 @@ func (s *Service) finish(j *jobs.Job) {
 func (s *Service) recordEnd(j *jobs.Job) {
 	events, _ := buildspec.ReadPhases(j.Kept[phasesFile])
 	exported := parseExported(j.Kept[exportedFile])
+	before, j := s.storeS3(j)
 	b, err := s.update(j.Token, func(b *Build) bool {
 		if isComplete(&b.Doc) {
 			return false
@@ -417,9 +448,38 @@ func (s *Service) recordEnd(j *jobs.Job) {
 		s.log.Error("codebuild: could not record a build's end", "buildId", j.Token, "err", err)
 		return
 	}
+	if before != nil {
+		s.dropZips(before.Run.Outputs)
+	}
+	os.RemoveAll(s.s3CacheDir(j.ID))
 	if b != nil {
 		s.notifyPipeline(b)
 	}
+}
+
+// storeS3 does what a user's build stores in S3 once its job ended, before
+// the end is recorded: the files of its artifacts of packaging NONE, and
+// its S3 cache after a job that succeeded. It returns the build as it was
+// (nil when it is gone) and the job as the build records it: one whose
+// artifacts could not be stored failed in UPLOAD_ARTIFACTS. A build that
+// is already complete (stopped) stores nothing.
+func (s *Service) storeS3(j *jobs.Job) (*Build, *jobs.Job) {
+	var b *Build
+	if err := s.store.View(context.Background(), func(tx Tx) (err error) { b, err = tx.GetBuild(j.Token); return err }); err != nil {
+		return nil, j
+	}
+	if isComplete(&b.Doc) {
+		return b, j
+	}
+	if err := s.unpackFolders(b.Run.Outputs, j.Outputs); err != nil && j.Status == jobs.StatusSucceeded {
+		failed := *j
+		failed.Status, failed.Reason, failed.Message = jobs.StatusFailed, jobs.ReasonOutputs, "Could not store the artifacts: "+err.Error()
+		j = &failed
+	}
+	if j.Status == jobs.StatusSucceeded && b.Doc.Cache.GetType() == "S3" {
+		s.saveS3Cache(b, j.ID)
+	}
+	return b, j
 }
 
 // live returns a build as it is now: for a running build, its stored

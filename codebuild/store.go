@@ -90,6 +90,11 @@ type RunSpec struct {
 	Outputs []ArtifactRef `json:"outputs,omitempty"`
 	// Pipeline names the pipeline that started the build ("" for a user).
 	Pipeline string `json:"pipeline,omitempty"`
+	// Artifacts and SecondaryArtifacts are a user's build's artifacts
+	// settings of type S3 (the project's, or StartBuild's overrides),
+	// resolved into Outputs when the build leaves the queue.
+	Artifacts          *shape.ProjectArtifacts  `json:"artifacts,omitempty"`
+	SecondaryArtifacts []shape.ProjectArtifacts `json:"secondaryArtifacts,omitempty"`
 	// Request is the StartBuild that made the build, for RetryBuild.
 	Request *shape.StartBuildInput `json:"request,omitempty"`
 	// Digest tells the request apart from another with the same
@@ -103,6 +108,20 @@ type ArtifactRef struct {
 	Name   string `json:"name"`
 	Bucket string `json:"bucket"`
 	Key    string `json:"key"`
+	// Secondary marks a user's build's secondary artifact, whose Name is
+	// its identifier; without it a build's first output is its primary
+	// artifact, as a pipeline's are.
+	Secondary bool `json:"secondary,omitempty"`
+	// Folder, for an artifact of packaging NONE, is where its files go:
+	// the job zips them into Bucket/Key as any artifact's, and they are
+	// stored one by one under Folder once the job ended.
+	Folder *S3Folder `json:"folder,omitempty"`
+}
+
+// S3Folder is a key prefix of a bucket ("" for the bucket's root).
+type S3Folder struct {
+	Bucket string `json:"bucket"`
+	Prefix string `json:"prefix,omitempty"`
 }
 
 // StopIntent is a recorded StopBuild.
