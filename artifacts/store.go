@@ -8,7 +8,7 @@
 // Metadata (buckets, objects, their ETags, checksums, headers, user metadata
 // and tags, multipart uploads and their parts) lives in an [Index], the
 // state store, where every change is one transaction. Content lives in
-// files under root/data, each named by a random id that the metadata names:
+// files under root/_content, each named by a random id that the metadata names:
 // a content file is written once, fsynced and renamed into place before the
 // metadata that names it commits, and never changes afterwards. Keys are
 // strings, not paths: "a" and "a/b" both exist, "a//b" and "../x" are keys
@@ -131,7 +131,7 @@ type Tag struct{ Key, Value string }
 // Store is a set of buckets of objects. It is safe for concurrent use.
 type Store struct {
 	root string // absolute
-	data string // root/data: the content files
+	data string // root/_content: the content files
 	idx  Index
 }
 
@@ -140,20 +140,27 @@ const (
 	filePerm = 0o600
 	// tmpPrefix starts the names of content files being written.
 	tmpPrefix = ".tmp-"
+	// contentDir holds the content files. No bucket directory of the
+	// store's earlier layout (see importLegacy) can have this name.
+	contentDir = "_content"
 )
 
 // Open returns the store keeping its content under root (created with mode
 // 0700 when missing; content files have mode 0600) and its metadata in
-// idx. It removes the temporary files and the content files no metadata
-// names that a crash may have left behind.
+// idx. It imports the objects a store of the earlier layout (one file per
+// key) left under root, and removes the temporary files and the content
+// files no metadata names that a crash may have left behind.
 func Open(root string, idx Index) (*Store, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("artifacts: open %s: %w", root, err)
 	}
-	s := &Store{root: abs, data: filepath.Join(abs, "data"), idx: idx}
+	s := &Store{root: abs, data: filepath.Join(abs, contentDir), idx: idx}
 	if err := os.MkdirAll(s.data, dirPerm); err != nil {
 		return nil, fmt.Errorf("artifacts: open: %w", err)
+	}
+	if err := s.importLegacy(context.Background()); err != nil {
+		return nil, fmt.Errorf("artifacts: open: importing the objects of %s: %w", abs, err)
 	}
 	if err := s.cleanup(context.Background()); err != nil {
 		return nil, fmt.Errorf("artifacts: open: cleaning up %s: %w", s.data, err)

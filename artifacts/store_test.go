@@ -58,7 +58,7 @@ func (f *fixture) reopen(t testing.TB) *artifacts.Store {
 // files lists the names of the files under the content directory.
 func (f *fixture) files(t testing.TB) []string {
 	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(f.root, "data"))
+	entries, err := os.ReadDir(filepath.Join(f.root, "_content"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +361,7 @@ func TestPutInProgressIsInvisible(t *testing.T) {
 func TestOpenRemovesLeftovers(t *testing.T) {
 	s := newStore(t, "bucket")
 	mustPut(t, s.Store, "bucket", "dir/kept", "kept")
-	data := filepath.Join(s.root, "data")
+	data := filepath.Join(s.root, "_content")
 	for name, content := range map[string]string{
 		".tmp-123456":                      "half-written object",
 		".tmp-999":                         "",

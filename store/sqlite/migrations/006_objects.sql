@@ -1,6 +1,6 @@
 -- The artifact store's metadata (package artifacts): buckets, objects and
 -- multipart uploads with their parts. Content is in files under
--- DATA/artifacts/data named by the content columns. Keys compare as bytes
+-- DATA/artifacts/_content named by the content columns. Keys compare as bytes
 -- (BINARY collation), which is S3's UTF-8 binary order.
 CREATE TABLE buckets (
     name     TEXT PRIMARY KEY,
