@@ -12,6 +12,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pipewright/pipewright/artifacts"
@@ -301,4 +302,53 @@ func TestTags(t *testing.T) {
 	if err := s.PutTags(ctx, "bucket", "missing", tags); !errors.Is(err, artifacts.ErrNotFound) {
 		t.Errorf("PutTags of a missing key: %v", err)
 	}
+}
+
+// TestConcurrentCopyDelete: copies racing deletes and replacements of
+// their sources never leave an object without its content, nor content
+// nothing names.
+func TestConcurrentCopyDelete(t *testing.T) {
+	s := newStore(t, "bucket")
+	keys := []string{"k0", "k1", "k2", "k3"}
+	for _, k := range keys {
+		put(t, s.Store, "bucket", k, k, artifacts.PutOptions{})
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 25 {
+				src, dst := keys[(g+i)%4], keys[(g+i+1)%4]
+				var err error
+				switch (g + i) % 3 {
+				case 0:
+					_, err = s.CopyObject(ctx, "bucket", src, "bucket", dst, artifacts.CopyOptions{})
+				case 1:
+					err = s.DeleteObject(ctx, "bucket", src)
+				case 2:
+					_, err = s.PutObject(ctx, "bucket", src, strings.NewReader(src), artifacts.PutOptions{Size: int64(len(src))})
+				}
+				if err != nil && !errors.Is(err, artifacts.ErrNotFound) {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var live []string
+	for _, k := range keys {
+		f, _, err := s.OpenObject(ctx, "bucket", k)
+		if errors.Is(err, artifacts.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+		b, _ := io.ReadAll(f)
+		f.Close()
+		if !slices.Contains(keys, string(b)) {
+			t.Errorf("%s holds %q", k, b)
+		}
+		live = append(live, k)
+	}
+	s.wantFiles(t, "bucket", live...)
 }
