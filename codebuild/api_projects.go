@@ -202,16 +202,19 @@ func (s *Service) DeleteProject(ctx context.Context, in *shape.DeleteProjectInpu
 	return &shape.DeleteProjectOutput{}, nil
 }
 
-// InvalidateProjectCache empties a project's LOCAL cache.
+// InvalidateProjectCache empties a project's LOCAL cache, and its S3 cache
+// when it has one.
 func (s *Service) InvalidateProjectCache(ctx context.Context, in *shape.InvalidateProjectCacheInput) (*shape.InvalidateProjectCacheOutput, error) {
 	name := projectName(in.GetProjectName())
-	if err := s.store.View(ctx, func(tx Tx) error { _, err := tx.GetProject(name); return err }); err != nil {
+	var p *Project
+	if err := s.store.View(ctx, func(tx Tx) (err error) { p, err = tx.GetProject(name); return err }); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, s.projectNotFound(name)
 		}
 		return nil, err
 	}
 	s.dropCache(name)
+	s.dropS3Cache(p.Cache)
 	return &shape.InvalidateProjectCacheOutput{}, nil
 }
 

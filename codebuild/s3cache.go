@@ -9,6 +9,7 @@ import (
 
 	"github.com/pipewright/pipewright/artifacts"
 	"github.com/pipewright/pipewright/codebuild/buildspec"
+	"github.com/pipewright/pipewright/codebuild/shape"
 	"github.com/pipewright/pipewright/jobs"
 )
 
@@ -110,6 +111,19 @@ func (s *Service) saveS3Cache(b *Build, jobID string) {
 		}
 		if err != nil {
 			s.log.Warn("codebuild: could not store a build's S3 cache", "buildId", b.ID, "key", prefix+part, "err", err)
+		}
+	}
+}
+
+// dropS3Cache deletes the objects of an S3 cache.
+func (s *Service) dropS3Cache(c *shape.ProjectCache) {
+	if c.GetType() != "S3" {
+		return
+	}
+	bucket, prefix := s3CacheLocation(c.GetLocation())
+	for _, part := range cacheParts {
+		if err := s.cfg.Artifacts.Delete(bucket, prefix+part); err != nil && !errors.Is(err, artifacts.ErrNotFound) {
+			s.log.Warn("codebuild: could not delete an S3 cache", "bucket", bucket, "key", prefix+part, "err", err)
 		}
 	}
 }

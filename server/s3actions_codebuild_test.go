@@ -148,6 +148,12 @@ cache:
 			t.Errorf("after build %d the cache's count is %q", want, got)
 		}
 	}
+	if _, err := c.InvalidateProjectCache(guarded(t), &cb.InvalidateProjectCacheInput{ProjectName: aws.String("cached")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ts.object("caches", "app/src.zip"); ok {
+		t.Error("InvalidateProjectCache left the S3 cache's object")
+	}
 	// A cache bucket that does not exist fails the build before it runs.
 	b := waitComplete(t, c, aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("cached"),
 		CacheOverride: &cbt.ProjectCache{Type: cbt.CacheTypeS3, Location: aws.String("no-caches")}}).Id))
