@@ -105,8 +105,9 @@ type Part struct {
 	Size   int64
 	// ETag is the part's MD5, hex, unquoted.
 	ETag string
-	// Checksum is the part's base64 checksum with its upload's
-	// algorithm, or "" when the upload has none.
-	Checksum string
-	Modified time.Time
+	// Checksum is the part's base64 checksum of ChecksumAlgorithm: its
+	// upload's algorithm, else the one the part was sent with, else "".
+	Checksum          string
+	ChecksumAlgorithm string `json:",omitempty"`
+	Modified          time.Time
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -97,8 +98,9 @@ func (s *Store) viewUpload(ctx context.Context, bucket, key, id string) (UploadR
 // UploadPart stores part number (1 to 10000) of an upload, replacing a part
 // of that number: ErrNoSuchUpload, ErrInvalidArgument for the number, and
 // the digest, size and body errors of PutObject. The part's checksum is of
-// the upload's algorithm; opt.Checksum is checked against
-// opt.ChecksumAlgorithm, or the upload's when that is "".
+// the upload's algorithm, or opt.ChecksumAlgorithm when the upload has
+// none; opt.Checksum is checked against opt.ChecksumAlgorithm, or the
+// upload's when that is "".
 func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, number int, body io.Reader, opt PutOptions) (Part, error) {
 	if number < 1 || number > maxPartNumber {
 		return Part{}, fmt.Errorf("%w: part number %d is not in 1..%d", ErrInvalidArgument, number, maxPartNumber)
@@ -110,6 +112,9 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	alg, sentAlg := u.ChecksumAlgorithm, opt.ChecksumAlgorithm
 	if sentAlg == "" {
 		sentAlg = alg
+	}
+	if alg == "" {
+		alg = sentAlg
 	}
 	d, err := newDigester(false, alg, sentAlg)
 	if err != nil {
@@ -126,7 +131,8 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 		return Part{}, err
 	}
 	p := PartRecord{
-		Part:    Part{Number: number, Size: d.n, ETag: d.md5Hex(), Checksum: d.checksum(alg), Modified: time.Now().UTC()},
+		Part: Part{Number: number, Size: d.n, ETag: d.md5Hex(), Checksum: d.checksum(alg), ChecksumAlgorithm: alg,
+			Modified: time.Now().UTC()},
 		Content: id,
 	}
 	var garbage []string
@@ -220,6 +226,14 @@ func (s *Store) CompleteUpload(ctx context.Context, bucket, key, uploadID string
 	}
 	rec := Record{Object: obj, Tags: u.Tags}
 	if rec.Content, err = s.concatenate(recs, &rec.Object); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			// A part's file went: the upload was aborted or completed
+			// meanwhile, or the part replaced.
+			if _, verr := s.viewUpload(ctx, bucket, key, uploadID); verr != nil {
+				return Object{}, verr
+			}
+			return Object{}, fmt.Errorf("%w: a part was replaced while completing", ErrInvalidPart)
+		}
 		return Object{}, err
 	}
 	err = s.commit(ctx, rec, "", func(tx IndexTx) ([]string, error) {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"hash/crc64"
 	"io"
 	"slices"
@@ -79,8 +80,6 @@ func TestMultipartUpload(t *testing.T) {
 	whole := slices.Concat(p1, p2, p3)
 	sh := sha256.Sum256(whole)
 	wm := md5.Sum(whole)
-	crc := make([]byte, 0, 8)
-	crc = crc64.New(crc64.MakeTable(0x9a6c9329ac4bc9b5)).Sum(crc)
 	h := crc64.New(crc64.MakeTable(0x9a6c9329ac4bc9b5))
 	h.Write(whole)
 	if obj.ETag != multipartETag(p1, p2, p3) || obj.Parts != 3 || obj.Size != int64(len(whole)) || obj.SHA256 != hex.EncodeToString(sh[:]) || obj.MD5 != hex.EncodeToString(wm[:]) {
@@ -273,5 +272,33 @@ func TestListUploads(t *testing.T) {
 	ups, _, err = s.ListUploads(ctx, "bucket", "c/", "", "", 0)
 	if err != nil || len(ups) != 1 || ups[0].Key != "c/x" {
 		t.Errorf("ListUploads prefix c/ = %+v, %v", ups, err)
+	}
+}
+
+// TestPartChecksumWithoutUploadAlgorithm: parts sent with a checksum to an
+// upload created without one keep it, and completing with it works.
+func TestPartChecksumWithoutUploadAlgorithm(t *testing.T) {
+	s := newStore(t, "bucket")
+	u, err := s.CreateUpload(ctx, "bucket", "k", artifacts.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte("part body")
+	h := crc32.NewIEEE()
+	h.Write(body)
+	want := b64(h.Sum(nil))
+	p, err := s.UploadPart(ctx, "bucket", "k", u.ID, 1, bytes.NewReader(body), artifacts.PutOptions{Size: int64(len(body)), ChecksumAlgorithm: "CRC32", Checksum: func() string { return want }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Checksum != want || p.ChecksumAlgorithm != "CRC32" {
+		t.Errorf("part %+v, want CRC32 %s", p, want)
+	}
+	obj, err := s.CompleteUpload(ctx, "bucket", "k", u.ID, []artifacts.CompletedPart{{Number: 1, ETag: p.ETag, Checksum: want}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.ChecksumAlgorithm != "CRC64NVME" || obj.ChecksumType != "FULL_OBJECT" {
+		t.Errorf("object %+v", obj)
 	}
 }
