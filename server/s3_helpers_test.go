@@ -12,7 +12,9 @@ import (
 )
 
 // s3Client is aws-sdk-go-v2's S3 client for the test server, path-style
-// (the endpoint is an IP address), with the SDK's default checksums.
+// (the endpoint is an IP address), with the checksums the SDK's default
+// configuration asks for (config.LoadDefaultConfig's "when supported";
+// bare s3.Options would send none).
 func (ts *testServer) s3Client() *s3.Client {
 	return newS3Client(ts.url, testKey, testSecret)
 }
@@ -24,6 +26,9 @@ func newS3Client(url, key, secret string) *s3.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider(key, secret, ""),
 		Retryer:      onlyTransportRaceRetryer(),
 		UsePathStyle: true,
+
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	})
 }
 

@@ -39,6 +39,8 @@ func TestS3OverTLSWithTrailingChecksums(t *testing.T) {
 		BaseEndpoint: aws.String("https://" + ln.Addr().String()), Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider(testKey, testSecret, ""),
 		Retryer:     onlyTransportRaceRetryer(), UsePathStyle: true, HTTPClient: httpClient,
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	})
 	ctx := context.Background()
 	mustBucket(t, c, "tls")
