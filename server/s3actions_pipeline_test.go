@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -228,4 +229,38 @@ func errorMessage(r types.ActionExecutionDetail) string {
 		return ""
 	}
 	return aws.ToString(r.Output.ExecutionResult.ErrorDetails.Message)
+}
+
+// TestS3DeployRunsAgainAfterRestart: an S3 deploy cut short by a shutdown
+// records nothing and runs again from the start in the next life, which
+// stores every file.
+func TestS3DeployRunsAgainAfterRestart(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	files := map[string]string{}
+	for i := range 400 {
+		files[fmt.Sprintf("f/%03d.txt", i)] = fmt.Sprint(i)
+	}
+	ts.putObject("src-bucket", "many.zip", zipOf(t, files))
+	ts.makeBucket("many")
+	id := ts.createPipeline(s3Declaration("s3r", s3SourceAction("src-bucket", "many.zip"), stage("Deploy", s3DeployAction("Out", "many", "true", "x"))))
+	eventually(t, 3*guard, "the deploy to start", func() bool {
+		a := ts.actionState("s3r", "Deploy", "Out")
+		return a != nil
+	})
+	ts.restart()
+	ts.waitEnded("s3r", id, types.PipelineExecutionStatusSucceeded)
+	runs := ts.actionRuns("s3r", id)
+	deploys := 0
+	for _, r := range runs {
+		if aws.ToString(r.ActionName) == "Out" {
+			deploys++
+		}
+	}
+	if deploys != 1 {
+		t.Errorf("the deploy has %d action executions, want the one that carried on", deploys)
+	}
+	if keys := ts.objectKeys("many", "x/"); len(keys) != len(files) {
+		t.Errorf("the deploy stored %d of %d files", len(keys), len(files))
+	}
 }
