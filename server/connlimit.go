@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -169,3 +170,18 @@ func (c *limitedConn) Close() error {
 	c.once.Do(func() { c.lim.release(c) })
 	return err
 }
+
+// ReadFrom hands large answers (S3 objects) to the connection's own
+// ReadFrom, so that files go out by sendfile.
+func (c *limitedConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(onlyWriter{c.Conn}, r)
+}
+
+// onlyWriter hides everything of a writer but Write, so that io.Copy does
+// not come back to ReadFrom.
+type onlyWriter struct{ w io.Writer }
+
+func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }

@@ -37,9 +37,14 @@ type s3Result struct {
 func (r *s3Result) putRatio() float64 { return r.cp.Seconds() / r.put.Seconds() }
 func (r *s3Result) getRatio() float64 { return r.cp.Seconds() / r.get.Seconds() }
 
+// newS3Client is aws-sdk-go-v2's S3 client as its default configuration
+// makes it (config.LoadDefaultConfig asks for checksums "when supported":
+// a CRC32 with every upload, checked on every full download).
 func newS3Client(url string) *s3.Client {
 	return s3.New(s3.Options{BaseEndpoint: aws.String(url), Region: region, UsePathStyle: true, RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider(benchKey, benchSecret, "")})
+		Credentials:                credentials.NewStaticCredentialsProvider(benchKey, benchSecret, ""),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported})
 }
 
 // benchS3 writes an object of size MB (10^6 bytes) of random bytes under the
