@@ -3,6 +3,8 @@ package jobs
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/pipewright/pipewright/runner"
 )
 
 // Status is where a job is in its life.
@@ -126,6 +128,11 @@ type Spec struct {
 	// before the workspace is discarded (at most MaxKept bytes each;
 	// symbolic links and other non-regular files are not read).
 	Keep []string `json:"keep,omitempty"`
+	// User, when set, is who the job's tree runs as instead of the
+	// runner's job user; the workspace is given to it. Only a server
+	// running as root can run a job as another user: the job fails in
+	// setup otherwise. Whom a job may run as is the owner's policy.
+	User *runner.Credential `json:"user,omitempty"`
 }
 
 // Artifact is an object of the artifact store. MD5 and SHA256 (hex) are

@@ -90,7 +90,7 @@ func (m *Manager) execute(ctx context.Context, j *Job, lj *liveJob) (*lineLog, o
 	if len(j.Spec.Variables) > 0 {
 		script += exportTrailer(j.Spec.Variables, varsFile)
 	}
-	spec := runner.Spec{ID: j.ID, Script: script, Dir: primary, Env: env, OnLine: log.add}
+	spec := runner.Spec{ID: j.ID, Script: script, Dir: primary, Env: env, OnLine: log.add, User: j.Spec.User}
 	if err := m.prepareIsolation(&spec, ws); err != nil {
 		return log, failedOutcome(ReasonSetup, "Could not prepare the job's isolation: "+err.Error())
 	}
@@ -269,11 +269,12 @@ func (m *Manager) forget(id, logPath string) error {
 	return err
 }
 
-// prepareIsolation hands the workspace over to the job user (when jobs
-// run as one) and sets what the tree must not see: the hidden directories
-// (the data directory), except the job's own workspace.
+// prepareIsolation hands the workspace over to the user the tree runs as
+// (the job's own, or the job user when jobs run as one) and sets what the
+// tree must not see: the hidden directories (the data directory), except
+// the job's own workspace.
 func (m *Manager) prepareIsolation(spec *runner.Spec, ws string) error {
-	if err := m.cfg.Runner.HandOver(ws); err != nil {
+	if err := m.cfg.Runner.HandOverTo(ws, spec.User); err != nil {
 		return err
 	}
 	spec.Isolation = runner.Isolation{Hide: m.cfg.Hide, Keep: []string{ws}}

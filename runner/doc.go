@@ -115,7 +115,7 @@
 // mounts a procfs of its PID namespace on /proc. It becomes non-dumpable
 // and starts the main shell in the tree's cgroup (cloned into it under v2;
 // forked from a thread of its own moved into it under v1, as the runner
-// does without a helper), as Options.JobUser (no supplementary groups)
+// does without a helper), as Options.JobUser or the tree's Spec.User (no supplementary groups)
 // when the server is root, with no ambient capability, an empty capability
 // bounding set and no_new_privs (unless the tree runs as root, which only
 // a root server without a job user does). The helper itself stays the

@@ -60,7 +60,7 @@ type initSpec struct {
 }
 
 // initSpecFor prepares the helper's spec for a tree: the directories to
-// cover and to keep, and the user to become.
+// cover and to keep, and the user to become (see Runner.treeUser).
 func (r *Runner) initSpecFor(spec Spec, env []string) (*initSpec, error) {
 	hide, err := realDirs(spec.Isolation.Hide)
 	if err != nil {
@@ -70,12 +70,16 @@ func (r *Runner) initSpecFor(spec Spec, env []string) (*initSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.jobUser != nil {
+	user, err := r.treeUser(spec)
+	if err != nil {
+		return nil, err
+	}
+	if user != nil {
 		// A job user must reach its kept directories through the covers:
 		// an ancestor it may not search is covered instead, which hides
 		// nothing the job user could see anyway.
 		for i, h := range hide {
-			hide[i] = outermostUnsearchable(h, *r.jobUser)
+			hide[i] = outermostUnsearchable(h, *user)
 		}
 	}
 	cover := disjoint(hide)
@@ -99,9 +103,9 @@ func (r *Runner) initSpecFor(spec Spec, env []string) (*initSpec, error) {
 		Env:           env,
 		Cover:         cover,
 		Keep:          kept,
-		User:          r.jobUser,
+		User:          user,
 		MapUser:       serverUser(),
-		Unprivileged:  r.jobUser != nil || os.Geteuid() != 0,
+		Unprivileged:  user != nil || os.Geteuid() != 0,
 		ServerMountNS: mountNS,
 	}, nil
 }

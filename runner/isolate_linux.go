@@ -42,16 +42,41 @@ func (r *Runner) JobCredential() (Credential, bool) {
 // that is not the server's own (see JobCredential), so that a tree can
 // work in a directory the server prepared; symbolic links are not
 // followed.
-func (r *Runner) HandOver(dir string) error {
-	if r.jobUser == nil {
+func (r *Runner) HandOver(dir string) error { return r.HandOverTo(dir, nil) }
+
+// HandOverTo gives dir and everything in it to u, the Spec.User of the
+// tree that works in it, or, when u is nil, does what HandOver does.
+// Symbolic links are not followed.
+func (r *Runner) HandOverTo(dir string, u *Credential) error {
+	if u == nil {
+		u = r.jobUser
+	}
+	if u == nil {
 		return nil
 	}
 	return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		return os.Lchown(p, int(r.jobUser.UID), int(r.jobUser.GID))
+		return os.Lchown(p, int(u.UID), int(u.GID))
 	})
+}
+
+// treeUser is who a tree runs as: its Spec.User, else the job user; nil
+// means the server's own user. It fails for a Spec.User of a server that
+// is not root, which cannot switch users.
+func (r *Runner) treeUser(spec Spec) (*Credential, error) {
+	u := spec.User
+	if u == nil {
+		return r.jobUser, nil
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("runner: a tree's user (uid %d gid %d) needs a server running as root; this one runs as uid %d", u.UID, u.GID, os.Geteuid())
+	}
+	if u.UID == 0 && u.GID == 0 {
+		return nil, nil
+	}
+	return u, nil
 }
 
 // refillDelay is how long after a tree's start the next spare helper is
@@ -200,10 +225,11 @@ func (r *Runner) probeIsolation() error {
 }
 
 // jobCredential returns the credential a tree's main shell is started with
-// when no helper starts it (job-user isolation), nil for the server's own.
-func (r *Runner) jobCredential() *syscall.Credential {
-	if r.jobUser == nil {
+// when no helper starts it (job-user isolation), nil for the server's own:
+// u is the tree's user (treeUser).
+func jobCredential(u *Credential) *syscall.Credential {
+	if u == nil {
 		return nil
 	}
-	return &syscall.Credential{Uid: r.jobUser.UID, Gid: r.jobUser.GID, Groups: []uint32{}}
+	return &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}}
 }

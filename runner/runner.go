@@ -135,6 +135,14 @@ type Spec struct {
 
 	// Isolation hides directories from the tree (see Isolation).
 	Isolation Isolation
+
+	// User, if set, is who the tree runs as instead of Options.JobUser
+	// (no supplementary groups, no capability, as a job user); 0:0 is
+	// root, with the privileges of a root server's trees without a job
+	// user. Only a server running as root may set it: Start fails
+	// otherwise. Files the tree must own are the caller's to give it
+	// (HandOverTo).
+	User *Credential
 }
 
 // Line is one line of output. Lines of one stream are delivered in order;

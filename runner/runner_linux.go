@@ -350,9 +350,13 @@ type Process struct {
 // until it ends by itself or is terminated. Start fails if the ID is
 // invalid or already used by a running tree, if a cgroup for the ID is left
 // over from a previous life (Reap it first), or if the shell cannot be
-// started (for example, spec.Dir does not exist).
+// started (for example, spec.Dir does not exist), or if spec.User is set
+// and the server is not root.
 func (r *Runner) Start(spec Spec) (*Process, error) {
 	if err := validateID(spec.ID); err != nil {
+		return nil, err
+	}
+	if _, err := r.treeUser(spec); err != nil {
 		return nil, err
 	}
 	return r.start(spec)
@@ -408,6 +412,7 @@ func (r *Runner) start(spec Spec) (*Process, error) {
 	if r.isolation == IsolationNamespaces {
 		err = r.startIsolated(p, spec, env, info, stdoutW, stderrW)
 	} else {
+		user, _ := r.treeUser(spec)
 		p.cmd = &exec.Cmd{
 			Path:        r.bash,
 			Args:        []string{r.bash, "-e", "-c", "--", spec.Script},
@@ -415,7 +420,7 @@ func (r *Runner) start(spec Spec) (*Process, error) {
 			Env:         env,
 			Stdout:      stdoutW,
 			Stderr:      stderrW,
-			SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: r.jobCredential()},
+			SysProcAttr: &syscall.SysProcAttr{Setsid: true, Credential: jobCredential(user)},
 		}
 		if err = startIn(p.cmd, p.cg, func(pid int) { info.pid = pid }, r.log); err != nil {
 			err = fmt.Errorf("runner: starting bash: %w", err)

@@ -46,5 +46,8 @@ func (r *Runner) JobCredential() (Credential, bool) { return Credential{}, false
 // HandOver does nothing.
 func (r *Runner) HandOver(dir string) error { return nil }
 
+// HandOverTo does nothing.
+func (r *Runner) HandOverTo(dir string, u *Credential) error { return nil }
+
 // Close does nothing.
 func (r *Runner) Close() {}
