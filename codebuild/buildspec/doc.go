@@ -15,5 +15,7 @@
 // The package runs nothing itself and knows nothing of the server: settings
 // it parses but does not apply (run-as, runtime-versions, parameter-store,
 // secrets-manager, artifacts, cache) are exposed in the Spec for the caller
-// to apply, refuse or log.
+// to apply, refuse or log. For run-as the driver helps: it logs the user
+// the caller runs it as and fails the phases the caller refuses
+// (DriverOptions.User, DriverOptions.Refused).
 package buildspec

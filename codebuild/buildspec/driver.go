@@ -22,6 +22,14 @@ type DriverOptions struct {
 	// buildspec (the project, start-build overrides): the driver does not
 	// set the env.variables of those names.
 	Protected []string
+	// User, when set, is logged before the first phase as who the commands
+	// run as ("Running as user USER"). The driver does not switch users.
+	User string
+	// Refused maps a phase name to why the phase may not run (a run-as the
+	// build cannot honour): that phase runs none of its commands and
+	// fails with CLIENT_ERROR and that message, and its on-failure
+	// applies as after a failed command.
+	Refused map[string]string
 }
 
 // Driver returns the driver script of a spec. The script is meant for
@@ -49,7 +57,8 @@ type DriverOptions struct {
 // stdout: Entering phase, Running command, Command did not exit
 // successfully, Phase complete and Phase context status code, in AWS's
 // words. The driver does not switch users: run-as is the caller's to
-// apply. The user's commands are run as written; everything else the
+// apply (it runs the whole tree as the build's user, see DriverOptions.User
+// and Refused). The user's commands are run as written; everything else the
 // generator splices in is quoted. The driver's own names start with _pw_
 // or _PW_; a command that changes them, sets its own EXIT trap, or runs a
 // bare break or continue at top level disturbs the driver, and one that
@@ -100,7 +109,8 @@ func driverHeader(spec *Spec, opts DriverOptions) string {
 	writeCommands(&b, spec)
 	writeOnFailure(&b, spec)
 	writeSetEnv(&b, spec, opts.Protected)
-	writeFound(&b, spec)
+	writeRefused(&b, opts.Refused)
+	writeFound(&b, spec, opts.User)
 	writeExportVars(&b, spec)
 	return b.String()
 }
@@ -146,9 +156,25 @@ func writeSetEnv(b *strings.Builder, spec *Spec, protected []string) {
 	b.WriteString("\t:\n}\n")
 }
 
-// writeFound defines _pw_found, which logs the phases the YAML declares.
-func writeFound(b *strings.Builder, spec *Spec) {
+// writeRefused defines _pw_refused PHASE, which sets _pw_why and _pw_ewhy
+// to why that phase may not run, or returns 1 when it may.
+func writeRefused(b *strings.Builder, refused map[string]string) {
+	b.WriteString("_pw_refused() {\n\tcase $1 in\n")
+	for _, name := range PhaseNames {
+		if why, ok := refused[name]; ok {
+			fmt.Fprintf(b, "\t%s) _pw_why=%s; _pw_ewhy=%s ;;\n", name, quote(why), quote(escapeField(why)))
+		}
+	}
+	b.WriteString("\t*) return 1 ;;\n\tesac\n}\n")
+}
+
+// writeFound defines _pw_found, which logs the phases the YAML declares
+// and who the commands run as.
+func writeFound(b *strings.Builder, spec *Spec, user string) {
 	b.WriteString("_pw_found() {\n")
+	if user != "" {
+		fmt.Fprintf(b, "\t_pw_log %s\n", quote("Running as user "+user))
+	}
 	fmt.Fprintf(b, "\t_pw_log %s\n", quote(fmt.Sprintf("Phases found in YAML: %d", len(spec.Phases))))
 	for _, p := range spec.Phases {
 		fmt.Fprintf(b, "\t_pw_log %s\n", quote(fmt.Sprintf(" %s: %d commands", p.Name, len(p.Commands))))
@@ -160,17 +186,10 @@ func writeFound(b *strings.Builder, spec *Spec) {
 }
 
 // notApplied says which of the spec's settings the build runs without:
-// there is no image to select runtimes in, and the commands run as the
-// build's user.
+// there is no image to select runtimes in.
 func notApplied(spec *Spec) []string {
 	var out []string
-	if spec.RunAs != "" {
-		out = append(out, "run-as "+spec.RunAs+" is not applied: the commands run as the build's user")
-	}
 	for _, p := range spec.Phases {
-		if p.RunAs != "" {
-			out = append(out, p.Name+": run-as "+p.RunAs+" is not applied: the commands run as the build's user")
-		}
 		for _, rv := range p.RuntimeVersions {
 			out = append(out, p.Name+": runtime-versions "+rv.Name+" "+rv.Value+" is not applied: builds run on the host, with its programs")
 		}

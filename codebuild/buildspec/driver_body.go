@@ -3,7 +3,7 @@ package buildspec
 // driverBody is the fixed part of the driver, in POSIX sh so that dash runs
 // it as well as bash. It follows the generated part (driverHeader), which
 // defines _pw_sh, _pw_pf, _pw_vf, _pw_iso and the functions _pw_cmd,
-// _pw_onfail, _pw_setenv, _pw_found and _pw_exportvars.
+// _pw_onfail, _pw_setenv, _pw_refused, _pw_found and _pw_exportvars.
 //
 // User commands run with eval in this shell, at top level (not inside a
 // function), so cd, variables and exports carry on. A command that ends
@@ -115,6 +115,13 @@ for _pw_phase in INSTALL PRE_BUILD BUILD POST_BUILD; do
 		_pw_ewhy=
 		_pw_blk=c
 		_pw_k=0
+		_pw_fcode=
+		if _pw_refused "$_pw_phase"; then
+			_pw_log "$_pw_why"
+			_pw_pfail=1
+			_pw_fcode=CLIENT_ERROR
+			_pw_blk=x
+		fi
 	fi
 	while [ "$_pw_blk" != x ]; do
 		if _pw_cmd "$_pw_phase" "$_pw_blk" "$_pw_k"; then
@@ -135,7 +142,7 @@ for _pw_phase in INSTALL PRE_BUILD BUILD POST_BUILD; do
 	done
 	if [ "$_pw_pfail" = 1 ]; then
 		_pw_state=FAILED
-		_pw_code=COMMAND_EXECUTION_ERROR
+		_pw_code=${_pw_fcode:-COMMAND_EXECUTION_ERROR}
 	else
 		_pw_state=SUCCEEDED
 		_pw_code=

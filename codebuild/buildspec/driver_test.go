@@ -384,8 +384,50 @@ phases:
 	b.wantExit(t, false)
 	b.wantLines(t,
 		"Phases found in YAML: 1",
-		"run-as builder is not applied: the commands run as the build's user",
-		"INSTALL: run-as other is not applied: the commands run as the build's user",
 		"INSTALL: runtime-versions nodejs 20 is not applied: builds run on the host, with its programs",
 		"Entering phase INSTALL", "installing")
+	b.lacks(t, "run-as")
+}
+
+// The driver logs who the caller runs it as, and fails the phases the
+// caller refuses with CLIENT_ERROR, running none of their commands;
+// on-failure applies as after a failed command.
+func TestDriverUserAndRefusedPhases(t *testing.T) {
+	src := `version: 0.2
+phases:
+  install:
+    on-failure: CONTINUE
+    commands:
+      - echo installing
+    finally:
+      - echo install-finally
+  build:
+    commands:
+      - echo building
+  post_build:
+    commands:
+      - echo "succeeding=$CODEBUILD_BUILD_SUCCEEDING"
+`
+	why := "run-as other: a phase cannot run as another user than the build's (builder)\tsee the README"
+	b := run(t, src, DriverOptions{User: "builder (uid 1000)", Refused: map[string]string{PhaseInstall: why}})
+	b.wantExit(t, true)
+	b.wantLines(t, "Running as user builder (uid 1000)\n", "Phases found in YAML: 3", "Entering phase INSTALL", why,
+		"Phase complete: INSTALL State: FAILED", "Phase context status code: CLIENT_ERROR Message: "+why,
+		"Entering phase PRE_BUILD", "building", "succeeding=0")
+	b.lacks(t, "installing")
+	b.lacks(t, "install-finally")
+	b.wantStates(t, "INSTALL:FAILED", "PRE_BUILD:SUCCEEDED", "BUILD:SUCCEEDED", "POST_BUILD:SUCCEEDED")
+	if e := b.events[0]; e.Code != "CLIENT_ERROR" || e.Message != why {
+		t.Errorf("INSTALL context %q %q, want CLIENT_ERROR %q", e.Code, e.Message, why)
+	}
+	if e := b.events[2]; e.Code != "" {
+		t.Errorf("BUILD context %q, want none", e.Code)
+	}
+
+	b = run(t, src, DriverOptions{Refused: map[string]string{PhaseBuild: "no"}})
+	b.wantExit(t, true)
+	b.wantLines(t, "installing", "Entering phase BUILD", "no\n", "Phase context status code: CLIENT_ERROR Message: no", "succeeding=0")
+	b.lacks(t, "building")
+	b.lacks(t, "Running as user")
+	b.wantStates(t, "INSTALL:SUCCEEDED", "PRE_BUILD:SUCCEEDED", "BUILD:FAILED", "POST_BUILD:SUCCEEDED")
 }

@@ -7,8 +7,9 @@ type Spec struct {
 	// directory, so cd and variables do not carry from one command to the
 	// next.
 	Version string
-	// RunAs is the top-level run-as user, "" when not set. Recorded only:
-	// the driver never switches users.
+	// RunAs is the top-level run-as user, "" when not set. The driver
+	// never switches users: the caller runs the build as one (see
+	// DriverOptions.User and Refused).
 	RunAs string
 	Env   Env
 	// Phases holds the phases the buildspec declares, in run order
@@ -34,7 +35,8 @@ const (
 type Env struct {
 	// Shell is ShellBash (the default) or ShellSh ("sh" and "/bin/sh").
 	Shell string
-	// RunAs is env's run-as user, "" when not set. Recorded only.
+	// RunAs is env's run-as user, "" when not set; the caller applies it
+	// as the top-level one.
 	RunAs string
 	// Variables are exported at the start of the driver, in this order,
 	// except those named in DriverOptions.Protected.
@@ -79,7 +81,8 @@ const (
 type Phase struct {
 	// Name is one of PhaseNames.
 	Name string
-	// RunAs is the phase's run-as user, "" when not set. Recorded only.
+	// RunAs is the phase's run-as user, "" when not set. The caller runs
+	// the phase as the build's user or refuses it (DriverOptions.Refused).
 	RunAs string
 	// OnFailure is OnFailureAbort (the default) or OnFailureContinue.
 	OnFailure string
