@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
+	"path"
 	"strings"
 
 	"github.com/pipewright/pipewright/artifacts"
@@ -15,9 +17,10 @@ import (
 // ObjectKey of bucket BucketName; with Extract true every file of the zip
 // is stored as an object of its own, named by its path in the zip, under
 // ObjectKey as a folder ("site" puts index.html at "site/index.html";
-// without ObjectKey at the bucket's root). The bucket must exist: a deploy
-// creates no bucket. KMSEncryptionKeyARN, CannedACL and CacheControl are
-// accepted and have no effect (the store keeps no ACLs, keys or headers).
+// without ObjectKey at the bucket's root), with the Content-Type of its
+// extension. CacheControl is the objects' Cache-Control. The bucket must
+// exist: a deploy creates no bucket. KMSEncryptionKeyARN and CannedACL are
+// accepted and have no effect (the store keeps no keys or ACLs).
 //
 // Objects are stored one by one, each atomically; a deploy cut short by a
 // stop or a shutdown leaves those already stored, and the next life runs
@@ -40,21 +43,21 @@ func (s *Service) runS3Deploy(ctx context.Context, r *ActionRun) jobResult {
 		return failed(errConfiguration, "The deploy action needs exactly one input artifact.")
 	}
 	in := r.Input.InputArtifacts[0]
-	if err := s.bucketExists(target); err != nil {
+	if _, err := s.cfg.Artifacts.HeadBucket(ctx, target); err != nil {
 		return s3Failure(err, target, key)
 	}
+	var headers map[string]string
+	if cc := cfg["CacheControl"]; cc != "" {
+		headers = map[string]string{"Cache-Control": cc}
+	}
 	if !extract {
-		f, _, err := s.cfg.Artifacts.Get(in.Bucket, in.Key)
-		if err != nil {
-			return failed(errJobFailed, fmt.Sprintf("The input artifact %s could not be read: %v", in.Name, err))
-		}
-		defer f.Close()
-		if _, err := s.cfg.Artifacts.Put(target, key, ctxReader{ctx, f}); err != nil {
+		opt := artifacts.CopyOptions{ReplaceMetadata: true, Put: artifacts.PutOptions{ContentType: "application/zip", Headers: headers}}
+		if _, err := s.cfg.Artifacts.CopyObject(ctx, in.Bucket, in.Key, target, key, opt); err != nil {
 			return deployFailure(ctx, err, target, key)
 		}
 		return jobResult{status: ActionSucceeded, summary: fmt.Sprintf("Deployed %s to s3://%s/%s", in.Name, target, key)}
 	}
-	n, fail := s.extractTo(ctx, in, target, key)
+	n, fail := s.extractTo(ctx, in, target, key, headers)
 	if fail != nil {
 		return *fail
 	}
@@ -64,24 +67,24 @@ func (s *Service) runS3Deploy(ctx context.Context, r *ActionRun) jobResult {
 // extractTo stores every file of the zip artifact in as an object of
 // bucket under prefix (a folder), and returns how many it stored or why
 // it failed.
-func (s *Service) extractTo(ctx context.Context, in ArtifactRef, bucket, prefix string) (int, *jobResult) {
-	p, err := s.cfg.Artifacts.Path(in.Bucket, in.Key)
+func (s *Service) extractTo(ctx context.Context, in ArtifactRef, bucket, prefix string, headers map[string]string) (int, *jobResult) {
+	f, obj, err := s.cfg.Artifacts.Get(in.Bucket, in.Key)
 	if err != nil {
 		return 0, failure(errJobFailed, fmt.Sprintf("The input artifact %s could not be read: %v", in.Name, err))
 	}
-	zr, err := zip.OpenReader(p)
+	defer f.Close()
+	zr, err := zip.NewReader(f, obj.Size)
 	if err != nil {
 		return 0, failure(errJobFailed, fmt.Sprintf("The input artifact %s is not a zip file, so it cannot be extracted: %v", in.Name, err))
 	}
-	defer zr.Close()
 	base := folder(prefix)
 	n := 0
-	for _, f := range zr.File {
-		if !f.Mode().IsRegular() {
+	for _, zf := range zr.File {
+		if !zf.Mode().IsRegular() {
 			continue
 		}
-		key := base + strings.TrimPrefix(f.Name, "/")
-		if err := s.putEntry(ctx, f, bucket, key); err != nil {
+		key := base + strings.TrimPrefix(zf.Name, "/")
+		if err := s.putEntry(ctx, zf, bucket, key, headers); err != nil {
 			res := deployFailure(ctx, err, bucket, key)
 			return n, &res
 		}
@@ -91,13 +94,14 @@ func (s *Service) extractTo(ctx context.Context, in ArtifactRef, bucket, prefix 
 }
 
 // putEntry stores one zip entry as bucket/key.
-func (s *Service) putEntry(ctx context.Context, f *zip.File, bucket, key string) error {
-	rc, err := f.Open()
+func (s *Service) putEntry(ctx context.Context, zf *zip.File, bucket, key string, headers map[string]string) error {
+	rc, err := zf.Open()
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	_, err = s.cfg.Artifacts.Put(bucket, key, ctxReader{ctx, rc})
+	opt := artifacts.PutOptions{Size: int64(zf.UncompressedSize64), ContentType: mime.TypeByExtension(path.Ext(key)), Headers: headers}
+	_, err = s.cfg.Artifacts.PutObject(ctx, bucket, key, rc, opt)
 	return err
 }
 
@@ -108,22 +112,6 @@ func folder(prefix string) string {
 	}
 	return prefix + "/"
 }
-
-// bucketExists returns nil when the bucket exists, an error matching
-// artifacts.ErrNoSuchBucket when it does not.
-func (s *Service) bucketExists(bucket string) error {
-	_, err := s.cfg.Artifacts.Stat(bucket, bucketProbeKey)
-	if err == nil || errors.Is(err, artifacts.ErrNoSuchBucket) || errors.Is(err, artifacts.ErrInvalidBucketName) {
-		return err
-	}
-	if errors.Is(err, artifacts.ErrNotFound) {
-		return nil
-	}
-	return err
-}
-
-// bucketProbeKey is the key whose Stat tells whether a bucket exists.
-const bucketProbeKey = "pipewright-bucket-probe"
 
 // deployFailure is how a deploy fails to store an object.
 func deployFailure(ctx context.Context, err error, bucket, key string) jobResult {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/pipewright/pipewright/artifacts"
 )
@@ -12,9 +11,9 @@ import (
 // runS3Source carries out Source/AWS/S3: the source is the object
 // S3ObjectKey of bucket S3Bucket in the artifact store (an S3 source is a
 // zip, but the object is taken as it is), the output artifact a copy of it
-// in the pipeline's artifact bucket at AWS's key layout. pipewright keeps
-// no object versions, so the object's ETag (its MD5) stands for the
-// version id: it is the revision, the externalExecutionId and both output
+// in the pipeline's artifact bucket at AWS's key layout (sharing its
+// content). pipewright keeps no object versions, so the object's ETag
+// stands for the version id: it is the revision, the externalExecutionId and both output
 // variables' value. An execution's S3_OBJECT_KEY override replaces the key;
 // an S3_OBJECT_VERSION_ID override must name the object's current ETag.
 //
@@ -35,49 +34,64 @@ func (s *Service) runS3Source(ctx context.Context, r *ActionRun, bucket string) 
 	if len(r.Outputs) == 0 {
 		return failed(errConfiguration, "The source action declares no output artifact.")
 	}
-	f, obj, err := s.cfg.Artifacts.Get(src, key)
+	name := r.Outputs[0].Name
+	ref, obj, err := s.copyArtifact(ctx, bucket, r, name, src, key)
 	if err != nil {
 		return s3Failure(err, src, key)
 	}
-	defer f.Close()
-	if version != "" && version != obj.MD5 {
-		return failed("RevisionUnavailable", fmt.Sprintf("The version '%s' of the object with key '%s' does not exist in bucket '%s': pipewright keeps one version of an object, whose version id is its ETag '%s'.", version, key, src, obj.MD5))
-	}
-	name := r.Outputs[0].Name
-	ref, err := s.copyArtifact(ctx, bucket, r, name, src, key, f)
-	if err != nil {
-		if ctx.Err() != nil {
-			return failed(errJobFailed, "The source action was cancelled.")
+	etag := etagOf(obj)
+	if version != "" && version != etag {
+		if err := s.cfg.Artifacts.DeleteObject(ctx, ref.Bucket, ref.Key); err != nil {
+			s.log.Warn("delete an unused source artifact", "actionExecutionId", r.ID, "err", err)
 		}
-		return failed(errJobFailed, "Could not store the source artifact: "+err.Error())
+		return failed("RevisionUnavailable", fmt.Sprintf("The version '%s' of the object with key '%s' does not exist in bucket '%s': pipewright keeps one version of an object, whose version id is its ETag '%s'.", version, key, src, etag))
 	}
 	return jobResult{
 		status:     ActionSucceeded,
-		externalID: obj.MD5,
+		externalID: etag,
 		outputs:    []ArtifactRef{ref},
-		revision:   &Revision{ID: obj.MD5, Created: obj.Modified},
-		vars:       map[string]string{"ETag": obj.MD5, "VersionId": obj.MD5},
+		revision:   &Revision{ID: etag, Created: obj.Modified},
+		vars:       map[string]string{"ETag": etag, "VersionId": etag},
 	}
 }
 
-// copyArtifact publishes the object src/key, open as f, as the output
-// artifact name of r in the artifact bucket: linked when it is already in
-// that bucket, copied otherwise. A cancelled ctx stops the copy and stores
-// nothing.
-func (s *Service) copyArtifact(ctx context.Context, bucket string, r *ActionRun, name, src, key string, f io.Reader) (ArtifactRef, error) {
+// copyArtifact publishes the object src/key as the output artifact name
+// of r in the artifact bucket, sharing its content (no byte is copied),
+// and returns it with the source object's metadata: that of the content
+// copied, whatever is put at the key meanwhile (a copy is a single-part
+// object, so the source's ETag is read from the source).
+func (s *Service) copyArtifact(ctx context.Context, bucket string, r *ActionRun, name, src, key string) (ArtifactRef, artifacts.Object, error) {
 	if err := s.cfg.Artifacts.EnsureBucket(bucket); err != nil {
-		return ArtifactRef{}, err
+		return ArtifactRef{}, artifacts.Object{}, err
 	}
-	dst := artifactKey(r.Pipeline, name)
-	if src == bucket {
-		if _, err := s.cfg.Artifacts.Link(bucket, key, dst); err == nil {
-			return ArtifactRef{Name: name, Bucket: bucket, Key: dst}, nil
+	ref := ArtifactRef{Name: name, Bucket: bucket, Key: artifactKey(r.Pipeline, name)}
+	for attempt := 1; ; attempt++ {
+		head, err := s.cfg.Artifacts.HeadObject(ctx, src, key)
+		if err != nil {
+			return ArtifactRef{}, artifacts.Object{}, err
+		}
+		copied, err := s.cfg.Artifacts.CopyObject(ctx, src, key, ref.Bucket, ref.Key, artifacts.CopyOptions{})
+		if err != nil {
+			return ArtifactRef{}, artifacts.Object{}, err
+		}
+		if copied.MD5 == head.MD5 {
+			return ref, head, nil
+		}
+		if attempt == copyAttempts {
+			return ref, copied, nil
 		}
 	}
-	if _, err := s.cfg.Artifacts.Put(bucket, dst, ctxReader{ctx, f}); err != nil {
-		return ArtifactRef{}, err
+}
+
+// copyAttempts bounds the copies of a source object that keeps changing.
+const copyAttempts = 3
+
+// etagOf is an object's S3 ETag, unquoted.
+func etagOf(obj artifacts.Object) string {
+	if obj.ETag != "" {
+		return obj.ETag
 	}
-	return ArtifactRef{Name: name, Bucket: bucket, Key: dst}, nil
+	return obj.MD5
 }
 
 // overridesFor returns the source revision overrides the execution gives
@@ -109,17 +123,4 @@ func s3Failure(err error, bucket, key string) jobResult {
 		return failed(errConfiguration, fmt.Sprintf("The object with key '%s' does not exist in bucket '%s'.", key, bucket))
 	}
 	return failed(errJobFailed, err.Error())
-}
-
-// ctxReader reads r until ctx is done, then fails.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cp "github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 )
 
@@ -72,8 +73,11 @@ func TestS3SourceAndDeployActions(t *testing.T) {
 	ts.makeBucket("site")
 	ts.makeBucket("bundles")
 	check := commandsAction("Check", 1, `test "$(cat index.html)" = "<h1>hello</h1>"`, `test "#{SourceVariables.ETag}" = "#{SourceVariables.VersionId}"`, `echo "etag #{SourceVariables.ETag}"`)
+	site := s3DeployAction("Site", "site", "true", "web")
+	site.Configuration["CacheControl"] = "max-age=60"
+	site.Configuration["CannedACL"] = "public-read"
 	id := ts.createPipeline(s3Declaration("s3p", s3SourceAction("src-bucket", "app/source.zip"),
-		stage("Deploy", check, s3DeployAction("Site", "site", "true", "web"), s3DeployAction("Bundle", "bundles", "false", "releases/app.zip"),
+		stage("Deploy", check, site, s3DeployAction("Bundle", "bundles", "false", "releases/app.zip"),
 			s3DeployAction("Root", "site", "TRUE", ""))))
 	ts.waitEnded("s3p", id, types.PipelineExecutionStatusSucceeded)
 
@@ -108,6 +112,10 @@ func TestS3SourceAndDeployActions(t *testing.T) {
 		if got, ok := ts.object("site", name); !ok || string(got) != want {
 			t.Errorf("site/%s: %q (found %v), want %q", name, got, ok, want)
 		}
+	}
+	head, err := ts.objectsClient().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("site"), Key: aws.String("web/index.html")})
+	if err != nil || !strings.HasPrefix(aws.ToString(head.ContentType), "text/html") || aws.ToString(head.CacheControl) != "max-age=60" {
+		t.Errorf("site/web/index.html: %v, Content-Type %q, Cache-Control %q", err, aws.ToString(head.ContentType), aws.ToString(head.CacheControl))
 	}
 	if got, ok := ts.object("bundles", "releases/app.zip"); !ok || !bytes.Equal(got, src) {
 		t.Errorf("bundles/releases/app.zip is not the artifact as it is (found %v)", ok)
