@@ -352,10 +352,7 @@ func TestRerunOfACommitGetsItsOwnArtifact(t *testing.T) {
 			t.Fatal(err)
 		}
 		loc := acts.ActionExecutionDetails[len(acts.ActionExecutionDetails)-1].Output.OutputArtifacts[0].S3location
-		b, err := os.ReadFile(filepath.Join(ts.data, "artifacts", aws.ToString(loc.Bucket), aws.ToString(loc.Key)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := ts.objectBytes(loc.Bucket, loc.Key)
 		return append([]byte(aws.ToString(loc.Key)+"\n"), b...)
 	}
 	a, b, c := sourceArtifact(first), sourceArtifact(second), sourceArtifact(third)

@@ -71,7 +71,7 @@ func TestDeletePipelineRemovesItsFiles(t *testing.T) {
 				continue
 			}
 			for _, o := range a.Output.OutputArtifacts {
-				arts = append(arts, filepath.Join(ts.data, "artifacts", aws.ToString(o.S3location.Bucket), aws.ToString(o.S3location.Key)))
+				arts = append(arts, s3URI(o.S3location.Bucket, o.S3location.Key))
 			}
 			if r := a.Output.ExecutionResult; r != nil && strings.HasPrefix(aws.ToString(r.ExternalExecutionUrl), "file://"+filepath.Join(ts.data, "logs")) {
 				logs = append(logs, strings.TrimPrefix(aws.ToString(r.ExternalExecutionUrl), "file://"))
@@ -85,8 +85,8 @@ func TestDeletePipelineRemovesItsFiles(t *testing.T) {
 		t.Fatalf("files before the delete: gone %v %v, keep %v %v", goneArts, goneLogs, keepArts, keepLogs)
 	}
 	for _, f := range append(goneArts, goneLogs...) {
-		if _, err := os.Stat(f); err != nil {
-			t.Fatalf("file of the pipeline before its delete: %v", err)
+		if !ts.present(f) {
+			t.Fatalf("file of the pipeline before its delete: %s is missing", f)
 		}
 	}
 	if _, err := ts.client.DeletePipeline(ctx, &cp.DeletePipelineInput{Name: aws.String("gone")}); err != nil {
@@ -95,7 +95,7 @@ func TestDeletePipelineRemovesItsFiles(t *testing.T) {
 	eventually(t, 10*time.Second, "the deleted pipeline's running tree terminated", func() bool { return len(anyAlive(tree)) == 0 })
 	eventually(t, 10*time.Second, "the deleted pipeline's files removed", func() bool {
 		for _, f := range append(goneArts, goneLogs...) {
-			if _, err := os.Stat(f); err == nil {
+			if ts.present(f) {
 				return false
 			}
 		}
@@ -112,8 +112,8 @@ func TestDeletePipelineRemovesItsFiles(t *testing.T) {
 		return len(trash) == 0
 	})
 	for _, f := range append(keepArts, keepLogs...) {
-		if _, err := os.Stat(f); err != nil {
-			t.Fatalf("a file of another pipeline went: %v", err)
+		if !ts.present(f) {
+			t.Fatalf("a file of another pipeline went: %s", f)
 		}
 	}
 }
@@ -131,7 +131,7 @@ func TestRetentionPrunesOldExecutions(t *testing.T) {
 	var files []string
 	for _, a := range acts {
 		for _, o := range a.Output.OutputArtifacts {
-			files = append(files, filepath.Join(ts.data, "artifacts", aws.ToString(o.S3location.Bucket), aws.ToString(o.S3location.Key)))
+			files = append(files, s3URI(o.S3location.Bucket, o.S3location.Key))
 		}
 		if u := aws.ToString(a.Output.ExecutionResult.ExternalExecutionUrl); strings.HasPrefix(u, "file://"+filepath.Join(ts.data, "logs")) {
 			files = append(files, strings.TrimPrefix(u, "file://"))
@@ -139,6 +139,11 @@ func TestRetentionPrunesOldExecutions(t *testing.T) {
 	}
 	if len(files) < 2 {
 		t.Fatalf("files of the execution: %v", files)
+	}
+	for _, f := range files {
+		if !ts.present(f) {
+			t.Fatalf("%s is missing before the prune", f)
+		}
 	}
 	// A later life whose clock is an hour on, with a retention of half an
 	// hour, prunes the execution at start.
@@ -151,7 +156,7 @@ func TestRetentionPrunesOldExecutions(t *testing.T) {
 	})
 	eventually(t, 10*time.Second, "its files deleted", func() bool {
 		for _, f := range files {
-			if _, err := os.Stat(f); err == nil {
+			if ts.present(f) {
 				return false
 			}
 		}

@@ -3,6 +3,9 @@ package server_test
 import (
 	"context"
 	"errors"
+	"io"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,4 +55,40 @@ func mustBucket(t *testing.T, c *s3.Client, name string) {
 	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("CreateBucket %s: %v", name, err)
 	}
+}
+
+// s3URI names an artifact by its S3 location, for present.
+func s3URI(bucket, key *string) string {
+	return "s3://" + aws.ToString(bucket) + "/" + aws.ToString(key)
+}
+
+// present reports whether f exists: an object for an s3:// URI (read
+// through the S3 endpoint), else a file.
+func (ts *testServer) present(f string) bool {
+	ts.t.Helper()
+	if loc, ok := strings.CutPrefix(f, "s3://"); ok {
+		bucket, key, _ := strings.Cut(loc, "/")
+		_, err := ts.s3Client().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil && s3Code(ts.t, err) != "NotFound" {
+			ts.t.Fatalf("HeadObject %s: %v", f, err)
+		}
+		return err == nil
+	}
+	_, err := os.Stat(f)
+	return err == nil
+}
+
+// objectBytes reads an object through the S3 endpoint.
+func (ts *testServer) objectBytes(bucket, key *string) []byte {
+	ts.t.Helper()
+	out, err := ts.s3Client().GetObject(context.Background(), &s3.GetObjectInput{Bucket: bucket, Key: key})
+	if err != nil {
+		ts.t.Fatalf("GetObject %s: %v", s3URI(bucket, key), err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return b
 }
