@@ -2,8 +2,10 @@ package codebuild
 
 import (
 	"archive/zip"
-	"errors"
+	"context"
 	"fmt"
+	"mime"
+	"path"
 	"strings"
 
 	"github.com/pipewright/pipewright/artifacts"
@@ -131,13 +133,7 @@ func folderOf(key string) string {
 // bucketExists returns nil when the bucket exists, an error matching
 // artifacts.ErrNoSuchBucket when it does not.
 func (s *Service) bucketExists(bucket string) error {
-	_, err := s.cfg.Artifacts.Stat(bucket, "pipewright-bucket-probe")
-	if err == nil || errors.Is(err, artifacts.ErrNoSuchBucket) || errors.Is(err, artifacts.ErrInvalidBucketName) {
-		return err
-	}
-	if errors.Is(err, artifacts.ErrNotFound) {
-		return nil
-	}
+	_, err := s.cfg.Artifacts.HeadBucket(s.ctx, bucket)
 	return err
 }
 
@@ -167,17 +163,18 @@ func storedArtifact(stored []jobs.Artifact, p ArtifactRef) bool {
 	return false
 }
 
-// unpack stores the files of one artifact's zip under its folder.
+// unpack stores the files of one artifact's zip under its folder, each
+// with the Content-Type of its extension.
 func (s *Service) unpack(p ArtifactRef) error {
-	path, err := s.cfg.Artifacts.Path(p.Bucket, p.Key)
+	zf, obj, err := s.cfg.Artifacts.Get(p.Bucket, p.Key)
 	if err != nil {
 		return err
 	}
-	zr, err := zip.OpenReader(path)
+	defer zf.Close()
+	zr, err := zip.NewReader(zf, obj.Size)
 	if err != nil {
 		return err
 	}
-	defer zr.Close()
 	for _, f := range zr.File {
 		if !f.Mode().IsRegular() {
 			continue
@@ -195,7 +192,8 @@ func (s *Service) putZipEntry(f *zip.File, bucket, key string) error {
 		return err
 	}
 	defer rc.Close()
-	_, err = s.cfg.Artifacts.Put(bucket, key, rc)
+	opt := artifacts.PutOptions{Size: int64(f.UncompressedSize64), ContentType: mime.TypeByExtension(path.Ext(key))}
+	_, err = s.cfg.Artifacts.PutObject(context.Background(), bucket, key, rc, opt)
 	return err
 }
 

@@ -80,9 +80,10 @@ artifacts:
 	if got, ok := ts.object("cb-out", "docs/site/readme.md"); !ok || string(got) != "doc\n" {
 		t.Errorf("the folder artifact: cb-out/docs/site/readme.md %q %v; the bucket holds %v", got, ok, ts.objectKeys("cb-out", ""))
 	}
-	if keys := ts.objectKeys("codebuild-sources", aws.ToString(b.Id)+"/artifacts/"); len(keys) != 0 {
-		t.Errorf("the folder artifact's zip was left behind: %v", keys)
-	}
+	// The folder artifact's zip goes once the build's end is recorded.
+	eventually(t, guard, "the folder artifact's zip to go", func() bool {
+		return len(ts.objectKeys("codebuild-sources", aws.ToString(b.Id)+"/artifacts/")) == 0
+	})
 
 	// A sourceVersion that is not the object's ETag fails the build in
 	// DOWNLOAD_SOURCE; the ETag builds.
@@ -97,6 +98,27 @@ artifacts:
 	}
 	if got, ok := ts.object("cb-out", "app.txt"); !ok || string(got) != "built the source\n" {
 		t.Errorf("cb-out/app.txt %q %v", got, ok)
+	}
+}
+
+// TestCodeBuildS3FolderSource: a source location BUCKET/PREFIX/ builds
+// the objects under the prefix as the source's files.
+func TestCodeBuildS3FolderSource(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	c := newCodeBuild(ts)
+	ts.putObject("tree", "app/buildspec.yml", []byte("version: 0.2\nphases:\n  build:\n    commands:\n      - test \"$(cat sub/deep.txt)\" = deep\n      - test ! -e ../other.txt\n      - echo folder-built\n"))
+	ts.putObject("tree", "app/sub/deep.txt", []byte("deep"))
+	ts.putObject("tree", "other.txt", []byte("not in the folder"))
+	s3Project(t, c, "folder", "tree/app/")
+	b := waitComplete(t, c, aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("folder")}).Id))
+	if b.BuildStatus != cbt.StatusTypeSucceeded || !strings.Contains(buildLog(ts, aws.ToString(b.Id)), "folder-built") {
+		t.Fatalf("the folder build: %s %s\n%s", b.BuildStatus, phaseList(b), buildLog(ts, aws.ToString(b.Id)))
+	}
+	s3Project(t, c, "nofolder", "tree/missing/")
+	b = waitComplete(t, c, aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("nofolder")}).Id))
+	if b.BuildStatus != cbt.StatusTypeFailed || !phaseSays(b, cbt.BuildPhaseTypeDownloadSource, "NoSuchKey") {
+		t.Errorf("an empty folder: %s %s", b.BuildStatus, phaseList(b))
 	}
 }
 
@@ -170,8 +192,8 @@ func TestCodeBuildS3Refusals(t *testing.T) {
 	ts := startServer(t)
 	c := newCodeBuild(ts)
 	for name, mod := range map[string]func(*cb.CreateProjectInput){
-		"folder source": func(in *cb.CreateProjectInput) {
-			in.Source = &cbt.ProjectSource{Type: cbt.SourceTypeS3, Location: aws.String("bucket/folder/")}
+		"source without bucket": func(in *cb.CreateProjectInput) {
+			in.Source = &cbt.ProjectSource{Type: cbt.SourceTypeS3, Location: aws.String("/folder/a.zip")}
 		},
 		"source without key": func(in *cb.CreateProjectInput) {
 			in.Source = &cbt.ProjectSource{Type: cbt.SourceTypeS3, Location: aws.String("bucket")}
