@@ -76,6 +76,10 @@ func (s *Store) newContent(fill func(f *os.File) error) (string, error) {
 	return id, nil
 }
 
+// writebackStep is how much of a content file being written may wait in
+// the page cache before its writeback is started.
+const writebackStep = 8 << 20
+
 // streamContent makes a content file of what r yields, through d, never
 // holding more than a buffer of it in memory. size is the length announced
 // (-1 unknown): a body shorter or longer is a SizeError, and reading stops
@@ -87,7 +91,16 @@ func (s *Store) streamContent(r io.Reader, size int64, d *digester, check func()
 		if size >= 0 {
 			limit = size + 1
 		}
-		write := func(p []byte) error { _, err := f.Write(p); return err }
+		var written, flushed int64
+		write := func(p []byte) error {
+			n, err := f.Write(p)
+			written += int64(n)
+			if written-flushed >= writebackStep {
+				startWriteback(f, flushed, written-flushed)
+				flushed = written
+			}
+			return err
+		}
 		n, err := pipeCopy(r, limit, append(d.stages(), write)...)
 		d.n += n
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -36,6 +37,11 @@ type PutOptions struct {
 	// IfNoneMatch "*" fails the write with ErrPreconditionFailed if the
 	// key holds an object when the write commits.
 	IfNoneMatch string
+	// SHA256 is the content's hex SHA-256 when the caller already has it
+	// checked: its body reader fails instead of ending when the content
+	// has another hash (a body signed with its hash). The store then keeps
+	// it instead of computing it again.
+	SHA256 string
 }
 
 // PutObject stores the body under bucket/key, replacing any object there,
@@ -52,7 +58,7 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if alg == "" {
 		alg = CRC64NVME
 	}
-	d, err := newDigester(true, alg)
+	d, err := newDigester(opt.SHA256 == "", alg)
 	if err != nil {
 		return Object{}, err
 	}
@@ -69,10 +75,13 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if err != nil {
 		return Object{}, err
 	}
-	md5 := d.md5Hex()
+	md5, sum := d.md5Hex(), d.sha256Hex()
+	if sum == "" {
+		sum = strings.ToLower(opt.SHA256)
+	}
 	rec := Record{
 		Object: Object{
-			Bucket: bucket, Key: key, Size: d.n, SHA256: d.sha256Hex(), MD5: md5, Modified: time.Now().UTC(),
+			Bucket: bucket, Key: key, Size: d.n, SHA256: sum, MD5: md5, Modified: time.Now().UTC(),
 			ETag: md5, ContentType: opt.ContentType, Headers: opt.Headers, Metadata: opt.Metadata,
 			ChecksumAlgorithm: alg, Checksum: d.checksum(alg), ChecksumType: FullObject, TagCount: len(opt.Tags),
 		},

@@ -352,3 +352,18 @@ func TestConcurrentCopyDelete(t *testing.T) {
 	}
 	s.wantFiles(t, "bucket", live...)
 }
+
+// A SHA-256 the caller has already checked is kept instead of computed.
+func TestPutObjectKeepsAGivenSHA256(t *testing.T) {
+	s := newStore(t, "bucket")
+	sum := sha256.Sum256([]byte("hello"))
+	given := fmt.Sprintf("%X", sum[:])
+	obj := put(t, s.Store, "bucket", "k", "hello", artifacts.PutOptions{SHA256: given})
+	if obj.SHA256 != strings.ToLower(given) {
+		t.Fatalf("SHA256 = %q, want %q", obj.SHA256, strings.ToLower(given))
+	}
+	computed := put(t, s.Store, "bucket", "k2", "hello", artifacts.PutOptions{})
+	if computed.SHA256 != obj.SHA256 {
+		t.Fatalf("computed SHA256 %q, given %q", computed.SHA256, obj.SHA256)
+	}
+}

@@ -20,6 +20,7 @@ func (h *Handler) putObject(q *request) error {
 	if err != nil {
 		return err
 	}
+	opt.SHA256 = q.payload.SHA256()
 	o, err := h.cfg.Store.PutObject(q.ctx, q.bucket, q.key, h.bodyOf(q), opt)
 	if err != nil {
 		return err

@@ -261,6 +261,17 @@ func (p *Payload) Trailer() map[string]string {
 	return p.chunked.trailer
 }
 
+// SHA256 is the hex SHA-256 the content is checked against (a body
+// signed with its hash, whose Read fails instead of ending when the
+// content has another), or "" when the signature does not cover the body
+// that way.
+func (p *Payload) SHA256() string {
+	if p.sum == nil {
+		return ""
+	}
+	return p.want
+}
+
 // Size is the decoded content length when known
 // (x-amz-decoded-content-length for aws-chunked, else Content-Length), -1
 // when unknown.

@@ -679,3 +679,23 @@ func TestVerifyDoesNotDecodeStreams(t *testing.T) {
 		t.Fatalf("Verify without x-amz-content-sha256: %v", err)
 	}
 }
+
+// SHA256 names the hash a body is checked against, and only then.
+func TestPayloadSHA256(t *testing.T) {
+	t.Parallel()
+	body := []byte("hashed body")
+	sum := sha256.Sum256(body)
+	for _, tc := range []struct{ claimed, want string }{
+		{hex.EncodeToString(sum[:]), hex.EncodeToString(sum[:])},
+		{"UNSIGNED-PAYLOAD", ""},
+	} {
+		r, _ := s3Request(t, tc.claimed, body, -1)
+		_, p, err := newVerifier(signTime).VerifyStream(r, "s3")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.claimed, err)
+		}
+		if got := p.SHA256(); got != tc.want {
+			t.Errorf("%s: SHA256() = %q, want %q", tc.claimed, got, tc.want)
+		}
+	}
+}
