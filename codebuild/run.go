@@ -257,6 +257,10 @@ func (s *Service) prepare(b *Build) (jobs.Spec, *phaseContext) {
 	if len(spec.Env.ParameterStore) > 0 || len(spec.Env.SecretsManager) > 0 {
 		return jobs.Spec{}, &phaseContext{"CLIENT_ERROR", "env/parameter-store and env/secrets-manager are not supported: pipewright has no parameter store or secrets manager yet"}
 	}
+	user, failure := s.runAs(spec)
+	if failure != nil {
+		return jobs.Spec{}, failure
+	}
 	if b.Run.Pipeline == "" && (b.Run.Artifacts != nil || len(b.Run.SecondaryArtifacts) > 0) {
 		planned, failure := s.s3Outputs(b, spec)
 		if failure != nil {
@@ -284,9 +288,11 @@ func (s *Service) prepare(b *Build) (jobs.Spec, *phaseContext) {
 	env, protected := s.buildEnv(b)
 	script := buildspec.Driver(spec, buildspec.DriverOptions{
 		PhaseFile: filepath.Join(ws, phasesFile), VariablesFile: filepath.Join(ws, exportedFile), Protected: protected,
+		User: user.user.label(), Refused: user.refused,
 	})
 	return jobs.Spec{
-		Script: script, Env: env, Inputs: inputs, Outputs: outputs, OutputsOnFailure: true, Cache: cache,
+		Script: script, Env: append(user.env(), env...), Inputs: inputs, Outputs: outputs, OutputsOnFailure: true, Cache: cache,
+		User:    user.cred,
 		Timeout: time.Duration(d.GetTimeoutInMinutes()) * s.cfg.Minute,
 		Keep:    []string{phasesFile, exportedFile},
 	}, nil

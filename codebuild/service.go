@@ -35,6 +35,9 @@ type Config struct {
 	// MaxBuilds is how many builds run at once (zero: 4 per core); more
 	// wait QUEUED, at most 5 times as many.
 	MaxBuilds int
+	// Users says who builds run as and whom run-as may name (see
+	// ResolveUsers).
+	Users Users
 	// BaseURL returns the server's own URL, for the links builds carry
 	// (nil or "": http://localhost).
 	BaseURL func() string

@@ -49,6 +49,10 @@ type Config struct {
 	// optionally with :GROUP or :GID; empty means nobody (65534:65534). A
 	// server that is not root runs jobs as its own user and refuses it.
 	JobUser string
+	// BuildUsers are the users, besides the job user, that a buildspec's
+	// run-as may name (NAME or UID, optionally :GROUP or :GID); only a
+	// server running as root may have them, and never root.
+	BuildUsers []string
 	// Isolation forces the runner's isolation mode ("" = detect), for tests.
 	Isolation string
 	// Now is the clock of the services (nil = time.Now), for tests.
@@ -153,6 +157,12 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	users, err := codebuild.ResolveUsers(cfg.BuildUsers, run)
+	if err != nil {
+		run.Close()
+		db.Close()
+		return nil, err
+	}
 	eng := engine.New(4, cfg.Log)
 	jm := jobs.New(jobs.Config{
 		Store: db.Jobs(), Runner: run, Artifacts: arts, WorkDir: work, LogDir: logs, Hide: []string{cfg.Data},
@@ -169,7 +179,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, jobs: jm, logs: lg}
 	s.cb = codebuild.New(codebuild.Config{
 		Store: db.CodeBuild(), Jobs: jm, Artifacts: arts, Logs: lg, GitRoot: cfg.GitRoot, TempDir: work, CacheDir: filepath.Join(cfg.Data, "cache"),
-		Region: cfg.Region, AccountID: cfg.AccountID, MaxBuilds: cfg.MaxBuilds, Minute: cfg.BuildMinute, BaseURL: s.baseURL, Now: cfg.Now, Log: cfg.Log,
+		Region: cfg.Region, AccountID: cfg.AccountID, MaxBuilds: cfg.MaxBuilds, Users: users, Minute: cfg.BuildMinute, BaseURL: s.baseURL, Now: cfg.Now, Log: cfg.Log,
 	})
 	cp := codepipeline.New(codepipeline.Config{
 		Store: db.CodePipeline(), Engine: eng, Jobs: jm, Builds: s.cb, Logs: lg, Artifacts: arts,

@@ -24,8 +24,11 @@ type Config struct {
 	Retention time.Duration
 	MaxBuilds int
 	JobUser   string
-	LogLevel  string // one of logLevels
-	LogFormat string // one of logFormats
+	// BuildUsers are the users besides JobUser that a buildspec's run-as
+	// may name (--build-users, comma-separated).
+	BuildUsers []string
+	LogLevel   string // one of logLevels
+	LogFormat  string // one of logFormats
 }
 
 func defaultConfig() Config {
@@ -73,9 +76,27 @@ func serveFlags(c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.Retention, "retention", c.Retention, "the `TIME` ended executions are kept, with their artifacts and logs (0: for ever)")
 	fs.IntVar(&c.MaxBuilds, "max-builds", c.MaxBuilds, "the `N` CodeBuild builds that run at once; more wait QUEUED, up to 5 times as many (0: 4 per core)")
 	fs.StringVar(&c.JobUser, "job-user", "", "`WHO` jobs run as when pipewright runs as root: NAME or UID, with :GROUP or :GID (default nobody, 65534:65534)")
+	fs.Func("build-users", "the `NAME[,NAME...]` a buildspec's run-as may name besides the job user, when pipewright runs as root (NAME or UID, with :GROUP or :GID; never root)", func(v string) error {
+		users, err := splitUsers(v)
+		c.BuildUsers = append(c.BuildUsers, users...)
+		return err
+	})
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "the least `LEVEL` logged: "+strings.Join(logLevels, ", "))
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "the log's `FORMAT` on stderr: text (key=value) or json")
 	return fs
+}
+
+// splitUsers reads a --build-users value: names separated by commas.
+func splitUsers(v string) ([]string, error) {
+	var out []string
+	for _, name := range strings.Split(v, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			return nil, fmt.Errorf("want NAME[,NAME...], not %q", v)
+		}
+		out = append(out, name)
+	}
+	return out, nil
 }
 
 // envFlags is the flag set of `pipewright env`, writing into c.

@@ -37,7 +37,7 @@ func serve(ctx context.Context, c Config, out, logOut io.Writer) error {
 	}
 	srv, err := server.Open(ctx, server.Config{
 		Data: c.Data, GitRoot: c.GitRoot, Region: c.Region, AccountID: c.AccountID, StopGrace: c.StopGrace, Retention: c.Retention, MaxBuilds: c.MaxBuilds, JobUser: c.JobUser,
-		AccessKeyID: kp.AccessKeyID, SecretAccessKey: kp.SecretAccessKey, Log: log,
+		BuildUsers: c.BuildUsers, AccessKeyID: kp.AccessKeyID, SecretAccessKey: kp.SecretAccessKey, Log: log,
 	})
 	if err != nil {
 		ln.Close()
