@@ -506,7 +506,7 @@ func (w *world) newRun(e *Execution, sr *StageRun, a *actionDef, c *changes) *Ac
 			// The build the run's id makes, likewise.
 			r.ExternalID = codebuild.PipelineBuildID(resolved["ProjectName"], r.ID)
 		}
-		d := w.now.Add(w.timeouts.actionTimeout(a.kind))
+		d := w.now.Add(w.timeouts.timeoutOf(a.typ, a.kind))
 		r.Deadline = &d
 		c.effects = append(c.effects, effect{kind: effectStart, run: r})
 	default:

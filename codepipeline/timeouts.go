@@ -14,6 +14,9 @@ type Timeouts struct {
 	// Build is a CodeBuild build or test action's limit: 8 hours (the
 	// CodePipeline quotas page).
 	Build time.Duration
+	// S3Deploy is a Deploy/AWS/S3 action's limit: 90 minutes (the
+	// CodePipeline quotas page).
+	S3Deploy time.Duration
 	// Other is every other action's limit that AWS does not name
 	// separately: 1 hour (the CodePipeline quotas page).
 	Other time.Duration
@@ -23,10 +26,22 @@ type Timeouts struct {
 const (
 	commandsTimeout = 55 * time.Minute
 	buildTimeout    = 8 * time.Hour
+	s3DeployTimeout = 90 * time.Minute
 	otherTimeout    = time.Hour
 	// defaultApprovalMinutes is a manual approval's timeout: 7 days.
 	defaultApprovalMinutes = 7 * 24 * 60
 )
+
+// timeoutOf is how long an action of the given type and kind may run.
+func (t Timeouts) timeoutOf(typ ActionTypeID, k actionKind) time.Duration {
+	if typ.Category == "Deploy" && typ.Owner == "AWS" && typ.Provider == "S3" {
+		if t.S3Deploy > 0 {
+			return t.S3Deploy
+		}
+		return s3DeployTimeout
+	}
+	return t.actionTimeout(k)
+}
 
 // actionTimeout is how long an action of the given kind may run.
 func (t Timeouts) actionTimeout(k actionKind) time.Duration {
