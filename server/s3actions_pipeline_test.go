@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	cp "github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // s3SourceAction is a Source/AWS/S3 action with the output artifact "code".
@@ -270,5 +272,47 @@ func TestS3DeployRunsAgainAfterRestart(t *testing.T) {
 	}
 	if keys := ts.objectKeys("many", "x/"); len(keys) != len(files) {
 		t.Errorf("the deploy stored %d of %d files", len(keys), len(files))
+	}
+}
+
+// TestS3SourceOfAMultipartObject: an object uploaded in parts (as `aws s3
+// cp` uploads a large file) is a source whose revision is its multipart
+// ETag, and whose artifact is its whole content.
+func TestS3SourceOfAMultipartObject(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	c := ts.objectsClient()
+	ts.makeBucket("big")
+	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("big"), Key: aws.String("app.zip")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noise := make([]byte, 6<<20)
+	rand.NewChaCha8([32]byte{7}).Read(noise)
+	body := zipOf(t, map[string]string{"a.txt": string(noise)})
+	parts := [][]byte{body[:5<<20], body[5<<20:]}
+	var done []s3types.CompletedPart
+	for i, p := range parts {
+		n := int32(i + 1)
+		out, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("big"), Key: aws.String("app.zip"), UploadId: up.UploadId, PartNumber: &n, Body: bytes.NewReader(p)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, s3types.CompletedPart{ETag: out.ETag, PartNumber: &n})
+	}
+	fin, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("big"), Key: aws.String("app.zip"), UploadId: up.UploadId,
+		MultipartUpload: &s3types.CompletedMultipartUpload{Parts: done}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag := strings.Trim(aws.ToString(fin.ETag), `"`)
+	if !strings.HasSuffix(etag, "-2") {
+		t.Fatalf("the multipart ETag %q", etag)
+	}
+	id := ts.createPipeline(s3Declaration("s3m", s3SourceAction("big", "app.zip"), stage("Check", commandsAction("Check", 1, "test $(wc -c < a.txt) = 6291456"))))
+	ts.waitEnded("s3m", id, types.PipelineExecutionStatusSucceeded)
+	sr := ts.runsByName("s3m", id)["Source"]
+	if sr.Output.OutputVariables["ETag"] != etag || aws.ToString(sr.Output.ExecutionResult.ExternalExecutionId) != etag {
+		t.Errorf("the source's ETag variable %q and externalExecutionId %q, want %q", sr.Output.OutputVariables["ETag"], aws.ToString(sr.Output.ExecutionResult.ExternalExecutionId), etag)
 	}
 }
