@@ -111,14 +111,15 @@ func (s *Service) runAs(spec *buildspec.Spec) (runAs, *phaseContext) {
 	us := s.cfg.Users
 	out := runAs{user: us.Default}
 	name, where := spec.RunAs, "run-as"
-	if name == "" && spec.Env.RunAs != "" {
-		name, where = spec.Env.RunAs, "env/run-as"
-	}
-	if spec.RunAs != "" && spec.Env.RunAs != "" {
-		top, err1 := us.find(spec.RunAs)
-		env, err2 := us.find(spec.Env.RunAs)
-		if err1 == nil && err2 == nil && top.UID != env.UID {
-			return out, &phaseContext{"CLIENT_ERROR", fmt.Sprintf("run-as %s and env/run-as %s name different users: a build runs as one user", spec.RunAs, spec.Env.RunAs)}
+	if env := spec.Env.RunAs; env != "" && name == "" {
+		name, where = env, "env/run-as"
+	} else if env != "" && env != name {
+		eu, err := us.find(env)
+		if err != nil {
+			return out, &phaseContext{"CLIENT_ERROR", "env/run-as " + err.Error()}
+		}
+		if tu, err := us.find(name); err == nil && tu.UID != eu.UID {
+			return out, &phaseContext{"CLIENT_ERROR", fmt.Sprintf("run-as %s and env/run-as %s name different users: a build runs as one user", name, env)}
 		}
 	}
 	if name == "" {

@@ -130,6 +130,14 @@ func TestCodeBuildRunAsUnderRoot(t *testing.T) {
 		b, _ := runAsBuild(t, ts, c, "runas-unknown", whoSpec("", "no-such-user-pw"))
 		wantClientError(t, b, cbt.BuildPhaseTypeBuild, "run-as no-such-user-pw: no such user")
 	})
+	t.Run("env-differs", func(t *testing.T) {
+		b, _ := runAsBuild(t, ts, c, "runas-env-differs", strings.Replace(whoSpec("daemon", ""), "phases:", "env:\n  run-as: nobody\nphases:", 1))
+		wantClientError(t, b, cbt.BuildPhaseTypeDownloadSource, "run-as daemon and env/run-as nobody name different users")
+	})
+	t.Run("env", func(t *testing.T) {
+		b, log := runAsBuild(t, ts, c, "runas-env", strings.Replace(whoSpec("", ""), "phases:", "env:\n  run-as: daemon\nphases:", 1))
+		succeeded(t, b, log, "daemon")
+	})
 	t.Run("phase-differs", func(t *testing.T) {
 		b, log := runAsBuild(t, ts, c, "runas-phase-differs", whoSpec("daemon", "nobody"))
 		if b.BuildStatus != cbt.StatusTypeFailed {
