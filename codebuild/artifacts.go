@@ -40,11 +40,15 @@ func specArtifacts(spec *buildspec.Spec, identifier string, primary bool) *build
 	return nil
 }
 
-// setArtifacts records where a build's artifacts went and their checksums
-// (the primary artifact, then the secondary ones by identifier). An
-// artifact stored as a folder (packaging NONE) has its folder as its
-// location and no checksums.
+// setArtifacts records where a build's artifacts go and, once stored,
+// their checksums (the primary artifact, then the secondary ones by
+// identifier), replacing what an earlier call recorded. An artifact stored
+// as a folder (packaging NONE) has its folder as its location and no
+// checksums.
 func setArtifacts(d *shape.Build, planned []ArtifactRef, stored []jobs.Artifact) {
+	if len(planned) > 0 {
+		d.SecondaryArtifacts = []shape.BuildArtifacts{}
+	}
 	for i, p := range planned {
 		loc := p.location()
 		a := shape.BuildArtifacts{Location: &loc}

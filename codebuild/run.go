@@ -269,6 +269,7 @@ func (s *Service) prepare(b *Build) (jobs.Spec, *phaseContext) {
 		b.Run.Outputs = planned
 		if _, err := s.update(b.ID, func(stored *Build) bool {
 			stored.Run.Outputs = planned
+			setArtifacts(&stored.Doc, planned, nil)
 			return true
 		}); err != nil {
 			return jobs.Spec{}, &phaseContext{"CLIENT_ERROR", err.Error()}

@@ -50,7 +50,11 @@ artifacts:
 		in.SecondaryArtifacts = []cbt.ProjectArtifacts{{Type: cbt.ArtifactsTypeS3, ArtifactIdentifier: aws.String("docs"), Location: aws.String("cb-out"),
 			Path: aws.String("docs"), Name: aws.String("site"), Packaging: cbt.ArtifactPackagingNone}}
 	})
-	b := waitComplete(t, c, aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("s3app")}).Id))
+	// The artifacts' location is known once the build left the queue.
+	b := waitBuild(t, c, aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("s3app")}).Id), "its artifacts' location", func(b cbt.Build) bool {
+		return aws.ToString(b.Artifacts.Location) != ""
+	})
+	b = waitComplete(t, c, aws.ToString(b.Id))
 	if b.BuildStatus != cbt.StatusTypeSucceeded {
 		t.Fatalf("the build: %s, phases %s\n%s", b.BuildStatus, phaseList(b), buildLog(ts, aws.ToString(b.Id)))
 	}
