@@ -316,3 +316,33 @@ func TestS3SourceOfAMultipartObject(t *testing.T) {
 		t.Errorf("the source's ETag variable %q and externalExecutionId %q, want %q", sr.Output.OutputVariables["ETag"], aws.ToString(sr.Output.ExecutionResult.ExternalExecutionId), etag)
 	}
 }
+
+// TestS3SourceBuildDeploy: the flow users build on AWS: a zip put into S3
+// is built by a CodeBuild action and its output deployed to a bucket.
+func TestS3SourceBuildDeploy(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	c := newCodeBuild(ts)
+	ts.putObject("uploads", "app.zip", zipOf(t, map[string]string{
+		"page.txt": "hello",
+		"buildspec.yml": `version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p dist && echo "<p>$(cat page.txt)</p>" > dist/index.html
+artifacts:
+  base-directory: dist
+  files: ['**/*']
+`,
+	}))
+	ts.makeBucket("www")
+	pipelineProject(t, c, "site-build", "")
+	deploy := s3DeployAction("Publish", "www", "true", "")
+	deploy.InputArtifacts = []types.InputArtifact{{Name: aws.String("site")}}
+	id := ts.createPipeline(s3Declaration("s3b", s3SourceAction("uploads", "app.zip"),
+		stage("Build", codeBuildAction("Build", types.ActionCategoryBuild, "site-build", "site")), stage("Deploy", deploy)))
+	ts.waitEnded("s3b", id, types.PipelineExecutionStatusSucceeded)
+	if got, ok := ts.object("www", "index.html"); !ok || string(got) != "<p>hello</p>\n" {
+		t.Errorf("www/index.html: %q %v; the bucket holds %v", got, ok, ts.objectKeys("www", ""))
+	}
+}
