@@ -22,9 +22,10 @@ const (
 	kindBuild
 )
 
-// runsWork reports whether actions of the kind run work elsewhere (a job,
-// a build) that a stop, an abandon or a timeout may have to end.
-func (k actionKind) runsWork() bool { return k == kindCommands || k == kindBuild }
+// runsWork reports whether actions of the kind run work (a job, a build,
+// or a source or deploy in the server) that a stop, an abandon or a
+// timeout may have to end.
+func (k actionKind) runsWork() bool { return k == kindCommands || k == kindBuild || k == kindSource }
 
 // definition is the part of a pipeline declaration the engine needs, in a
 // form the pure decision code can read without the wire shapes.

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cp "github.com/aws/aws-sdk-go-v2/service/codepipeline"
@@ -344,5 +345,47 @@ artifacts:
 	ts.waitEnded("s3b", id, types.PipelineExecutionStatusSucceeded)
 	if got, ok := ts.object("www", "index.html"); !ok || string(got) != "<p>hello</p>\n" {
 		t.Errorf("www/index.html: %q %v; the bucket holds %v", got, ok, ts.objectKeys("www", ""))
+	}
+}
+
+// TestS3DeployAbandoned: abandoning an execution leaves its S3 deploy
+// storing objects to its end, as on AWS, unless the pipeline is tagged
+// pipewright:abandon-cancels-jobs; then the deploy stops.
+func TestS3DeployAbandoned(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	files := map[string]string{}
+	for i := range 600 {
+		files[fmt.Sprintf("f/%04d.txt", i)] = fmt.Sprint(i)
+	}
+	ts.putObject("src-bucket", "many.zip", zipOf(t, files))
+	for _, cancels := range []bool{false, true} {
+		name, bucket := "keep", "kept"
+		var tags []types.Tag
+		if cancels {
+			name, bucket = "cancel", "cancelled"
+			tags = []types.Tag{{Key: aws.String("pipewright:abandon-cancels-jobs"), Value: aws.String("true")}}
+		}
+		ts.makeBucket(bucket)
+		id := ts.createPipeline(s3Declaration(name, s3SourceAction("src-bucket", "many.zip"), stage("Deploy", s3DeployAction("Out", bucket, "true", ""))), tags...)
+		eventually(t, 3*guard, "the deploy to store objects", func() bool { return len(ts.objectKeys(bucket, "f/")) > 0 })
+		if err := ts.stop(name, id, true, "enough"); err != nil {
+			t.Fatal(err)
+		}
+		stored := len(ts.objectKeys(bucket, "f/"))
+		if stored == len(files) {
+			t.Skipf("the deploy stored its %d files before the abandon", stored)
+		}
+		ts.waitEnded(name, id, types.PipelineExecutionStatusStopped)
+		if !cancels {
+			eventually(t, 3*guard, "the abandoned deploy to store every file", func() bool { return len(ts.objectKeys(bucket, "f/")) == len(files) })
+			continue
+		}
+		time.Sleep(300 * time.Millisecond)
+		before := len(ts.objectKeys(bucket, "f/"))
+		time.Sleep(300 * time.Millisecond)
+		if after := len(ts.objectKeys(bucket, "f/")); after != before || after == len(files) {
+			t.Errorf("abandon-cancels-jobs: the deploy went on storing objects (%d, then %d of %d)", before, after, len(files))
+		}
 	}
 }
