@@ -18,7 +18,8 @@ import (
 // (the store the S3 endpoint serves), where AWS puts them: in the bucket
 // named by location, under path, then the build's id (the UUID after
 // "PROJECT:") when namespaceType is BUILD_ID, then name (the project's name
-// when empty; "/" names nothing, the folder above). With packaging ZIP the
+// when empty; "/" names nothing, the folder above). With BUILD_ID the
+// buildspec's s3-prefix, when it has one, replaces path. With packaging ZIP the
 // artifact is one zip object at that key; with NONE (the default) its files
 // are objects of their own under that key as a folder. overrideArtifactName
 // takes the buildspec's artifacts name instead, literally (pipewright does
@@ -85,11 +86,14 @@ func (s *Service) s3Output(b *Build, a *shape.ProjectArtifacts, sa *buildspec.Ar
 	if a.GetOverrideArtifactName() && sa != nil && sa.Name != "" {
 		name = sa.Name
 	}
-	id := ""
+	id, dir := "", a.GetPath()
 	if a.GetNamespaceType() == "BUILD_ID" {
 		id = buildUUID(b.ID)
+		if sa != nil && sa.S3Prefix != "" {
+			dir = sa.S3Prefix
+		}
 	}
-	key := joinKey(a.GetPath(), id, name)
+	key := joinKey(dir, id, name)
 	ref := ArtifactRef{Name: identifier, Secondary: secondary}
 	if ref.Name == "" {
 		ref.Name = name

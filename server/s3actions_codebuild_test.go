@@ -41,6 +41,10 @@ artifacts:
     docs:
       base-directory: out/docs
       files: ['**/*']
+    tagged:
+      s3-prefix: by-prefix
+      base-directory: out
+      files: [app.txt]
 `,
 	}))
 	ts.makeBucket("cb-out")
@@ -48,7 +52,9 @@ artifacts:
 		in.Artifacts = &cbt.ProjectArtifacts{Type: cbt.ArtifactsTypeS3, Location: aws.String("cb-out"), Path: aws.String("builds"),
 			NamespaceType: cbt.ArtifactNamespaceBuildId, Name: aws.String("app.zip"), Packaging: cbt.ArtifactPackagingZip}
 		in.SecondaryArtifacts = []cbt.ProjectArtifacts{{Type: cbt.ArtifactsTypeS3, ArtifactIdentifier: aws.String("docs"), Location: aws.String("cb-out"),
-			Path: aws.String("docs"), Name: aws.String("site"), Packaging: cbt.ArtifactPackagingNone}}
+			Path: aws.String("docs"), Name: aws.String("site"), Packaging: cbt.ArtifactPackagingNone},
+			{Type: cbt.ArtifactsTypeS3, ArtifactIdentifier: aws.String("tagged"), Location: aws.String("cb-out"), Path: aws.String("ignored"),
+				NamespaceType: cbt.ArtifactNamespaceBuildId, Name: aws.String("app.zip"), Packaging: cbt.ArtifactPackagingZip}}
 	})
 	// The artifacts' location is known once the build left the queue.
 	b := waitBuild(t, c, aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("s3app")}).Id), "its artifacts' location", func(b cbt.Build) bool {
@@ -77,9 +83,13 @@ artifacts:
 	if files := unzipOf(t, zipped); files["app.txt"] != "built the source\n" || files["docs/readme.md"] != "doc\n" {
 		t.Errorf("the zip artifact holds %v", files)
 	}
-	if len(b.SecondaryArtifacts) != 1 || aws.ToString(b.SecondaryArtifacts[0].ArtifactIdentifier) != "docs" ||
-		aws.ToString(b.SecondaryArtifacts[0].Location) != "arn:aws:s3:::cb-out/docs/site" {
+	if len(b.SecondaryArtifacts) != 2 || aws.ToString(b.SecondaryArtifacts[0].ArtifactIdentifier) != "docs" ||
+		aws.ToString(b.SecondaryArtifacts[0].Location) != "arn:aws:s3:::cb-out/docs/site" ||
+		aws.ToString(b.SecondaryArtifacts[1].Location) != "arn:aws:s3:::cb-out/by-prefix/"+uuid+"/app.zip" {
 		t.Errorf("secondaryArtifacts %+v", b.SecondaryArtifacts)
+	}
+	if z, ok := ts.object("cb-out", "by-prefix/"+uuid+"/app.zip"); !ok || unzipOf(t, z)["app.txt"] != "built the source\n" {
+		t.Errorf("the s3-prefix artifact: found %v; the bucket holds %v", ok, ts.objectKeys("cb-out", ""))
 	}
 	if got, ok := ts.object("cb-out", "docs/site/readme.md"); !ok || string(got) != "doc\n" {
 		t.Errorf("the folder artifact: cb-out/docs/site/readme.md %q %v; the bucket holds %v", got, ok, ts.objectKeys("cb-out", ""))
