@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"mime"
+	"os"
 	"path"
 	"strings"
 
@@ -19,11 +20,11 @@ import (
 // named by location, under path, then the build's id (the UUID after
 // "PROJECT:") when namespaceType is BUILD_ID, then name (the project's name
 // when empty; "/" names nothing, the folder above). With BUILD_ID the
-// buildspec's s3-prefix, when it has one, replaces path. With packaging ZIP the
-// artifact is one zip object at that key; with NONE (the default) its files
-// are objects of their own under that key as a folder. overrideArtifactName
-// takes the buildspec's artifacts name instead, literally (pipewright does
-// not run it through a shell). The bucket must exist.
+// buildspec's s3-prefix, when it has one, replaces path. With packaging
+// ZIP the artifact is one zip object at that key; with NONE (the default)
+// its files are objects of their own under that key as a folder. overrideArtifactName
+// takes the buildspec's artifacts name instead, its variables expanded
+// (see expandName). The bucket must exist.
 
 // location is where an artifact went, as a build's artifacts member shows
 // it: arn:aws:s3:::BUCKET/KEY, or the folder of files (packaging NONE).
@@ -84,7 +85,7 @@ func (s *Service) s3Output(b *Build, a *shape.ProjectArtifacts, sa *buildspec.Ar
 		name = b.Project
 	}
 	if a.GetOverrideArtifactName() && sa != nil && sa.Name != "" {
-		name = sa.Name
+		name = s.expandName(b, sa.Name)
 	}
 	id, dir := "", a.GetPath()
 	if a.GetNamespaceType() == "BUILD_ID" {
@@ -112,6 +113,25 @@ func (s *Service) s3Output(b *Build, a *shape.ProjectArtifacts, sa *buildspec.Ar
 	ref.Bucket, ref.Key = internalBucket, b.ID+"/artifacts/"+part+".zip"
 	ref.Folder = &S3Folder{Bucket: bucket, Prefix: folderOf(key)}
 	return ref, nil
+}
+
+// expandName is a buildspec's artifacts name with its $VAR and ${VAR}
+// replaced by the build's environment (CodeBuild's variables, the
+// project's and StartBuild's). A name with a command substitution ($(...)
+// or backquotes) is taken literally: pipewright does not run it through a
+// shell.
+func (s *Service) expandName(b *Build, name string) string {
+	if !strings.Contains(name, "$") || strings.Contains(name, "$(") || strings.Contains(name, "`") {
+		return name
+	}
+	env, _ := s.buildEnv(b)
+	vars := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	return os.Expand(name, func(k string) string { return vars[k] })
 }
 
 // joinKey joins the non-empty parts of a key with "/", each without the

@@ -3,6 +3,7 @@ package server_test
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -37,6 +38,7 @@ phases:
 artifacts:
   base-directory: out
   files: ['**/*']
+  name: app-$CODEBUILD_BUILD_NUMBER.zip
   secondary-artifacts:
     docs:
       base-directory: out/docs
@@ -112,6 +114,14 @@ artifacts:
 	}
 	if got, ok := ts.object("cb-out", "app.txt"); !ok || string(got) != "built the source\n" {
 		t.Errorf("cb-out/app.txt %q %v", got, ok)
+	}
+	// overrideArtifactName: the buildspec's name, its variables expanded.
+	b = waitComplete(t, c, aws.ToString(startBuild(t, c, &cb.StartBuildInput{ProjectName: aws.String("s3app"),
+		ArtifactsOverride: &cbt.ProjectArtifacts{Type: cbt.ArtifactsTypeS3, Location: aws.String("cb-out"), Path: aws.String("named"),
+			Name: aws.String("ignored.zip"), OverrideArtifactName: aws.Bool(true), Packaging: cbt.ArtifactPackagingZip}}).Id))
+	want := fmt.Sprintf("named/app-%d.zip", aws.ToInt64(b.BuildNumber))
+	if _, ok := ts.object("cb-out", want); b.BuildStatus != cbt.StatusTypeSucceeded || !ok || aws.ToString(b.Artifacts.Location) != "arn:aws:s3:::cb-out/"+want {
+		t.Errorf("overrideArtifactName: %s, location %q, cb-out/%s found %v", b.BuildStatus, aws.ToString(b.Artifacts.Location), want, ok)
 	}
 }
 
