@@ -41,7 +41,7 @@ func checkS3Artifacts(a *shape.ProjectArtifacts) error {
 	if a.GetLocation() == "" {
 		return invalidInput("Invalid input: artifacts of type S3 need a location: the name of the output bucket")
 	}
-	if a.GetPackaging() == "ZIP" && strings.Trim(a.GetPath()+"/"+a.GetName(), "/") == "" && a.GetNamespaceType() != "BUILD_ID" {
+	if a.GetPackaging() == "ZIP" && a.GetName() != "" && strings.Trim(a.GetPath()+"/"+a.GetName(), "/") == "" && a.GetNamespaceType() != "BUILD_ID" {
 		return invalidInput("Invalid input: artifacts of type S3 with packaging ZIP need a name or a path for the zip object")
 	}
 	return nil

@@ -225,6 +225,9 @@ func TestCodeBuildS3Refusals(t *testing.T) {
 		"artifacts without bucket": func(in *cb.CreateProjectInput) {
 			in.Artifacts = &cbt.ProjectArtifacts{Type: cbt.ArtifactsTypeS3, Name: aws.String("a.zip")}
 		},
+		"a zip at the bucket's root": func(in *cb.CreateProjectInput) {
+			in.Artifacts = &cbt.ProjectArtifacts{Type: cbt.ArtifactsTypeS3, Location: aws.String("b"), Name: aws.String("/"), Packaging: cbt.ArtifactPackagingZip}
+		},
 		"secondary artifact without identifier": func(in *cb.CreateProjectInput) {
 			in.SecondaryArtifacts = []cbt.ProjectArtifacts{{Type: cbt.ArtifactsTypeS3, Location: aws.String("b")}}
 		},
