@@ -13,9 +13,10 @@ import (
 // zip, but the object is taken as it is), the output artifact a copy of it
 // in the pipeline's artifact bucket at AWS's key layout (sharing its
 // content). pipewright keeps no object versions, so the object's ETag
-// stands for the version id: it is the revision, the externalExecutionId and both output
-// variables' value. An execution's S3_OBJECT_KEY override replaces the key;
-// an S3_OBJECT_VERSION_ID override must name the object's current ETag.
+// stands for the version id: it is the revision, the externalExecutionId
+// and the value of both output variables. An execution's S3_OBJECT_KEY
+// override replaces the key; an S3_OBJECT_VERSION_ID override must name
+// the object's current ETag.
 //
 // Like the CodeCommit source it has no process: a run cut short by a stop,
 // a deletion or a shutdown records nothing and the next life runs it again.
@@ -114,7 +115,8 @@ func (s *Service) overridesFor(ctx context.Context, r *ActionRun) []SourceRevisi
 }
 
 // s3Failure is how an S3 action fails on an object or bucket it cannot
-// read, in AWS's words.
+// read: a ConfigurationError naming the missing bucket (NoSuchBucket) or
+// key (NoSuchKey).
 func s3Failure(err error, bucket, key string) jobResult {
 	switch {
 	case errors.Is(err, artifacts.ErrNoSuchBucket), errors.Is(err, artifacts.ErrInvalidBucketName):
