@@ -98,27 +98,32 @@ func TestS3BodyIntegrity(t *testing.T) {
 	}
 }
 
-// The JSON services keep their requests: a POST with X-Amz-Target is not
-// S3's.
+// The JSON services keep their requests: a POST with X-Amz-Target or a
+// JSON body is not S3's.
 func TestS3RouterKeepsJSONServices(t *testing.T) {
 	ts := startServer(t)
-	res, err := http.Post(ts.url+"/", "application/x-amz-json-1.1", strings.NewReader("{}"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if !strings.Contains(string(b), "<Error>") {
-		t.Errorf("an unsigned POST without X-Amz-Target is S3's: %s", b)
+	for ct, want := range map[string]string{
+		"application/xml":            "<Code>AccessDenied</Code>",
+		"application/x-amz-json-1.1": "MissingAuthenticationTokenException",
+	} {
+		res, err := http.Post(ts.url+"/bucket?delete", ct, strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(b), want) {
+			t.Errorf("an unsigned POST of %s without X-Amz-Target: %s, want %s", ct, b, want)
+		}
 	}
 	req, _ := http.NewRequest(http.MethodPost, ts.url+"/", strings.NewReader("{}"))
 	req.Header.Set("X-Amz-Target", "CodePipeline_20150709.ListPipelines")
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	res, err = http.DefaultClient.Do(req)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ = io.ReadAll(res.Body)
+	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	if !strings.Contains(string(b), "MissingAuthenticationTokenException") {
 		t.Errorf("an unsigned CodePipeline call: %s", b)
