@@ -541,7 +541,7 @@ def run_codebuild(cb):
     cb("CreateProject", "InvalidInputException", **no_source("secret", spec, environment=dict(
         CB_ENV, environmentVariables=[{"name": "S", "value": "arn:x", "type": "SECRETS_MANAGER"}])))
     cb("CreateProject", "InvalidInputException", **project("s3", {"type": "NO_SOURCE", "buildspec": buildspec(spec)},
-                                                           artifacts={"type": "S3", "location": "bucket"}))
+                                                           cache={"type": "S3"}))
     cb("CreateProject", **project("cc", {"type": "CODECOMMIT", "location": "https://git-codecommit.%s.amazonaws.com/v1/repos/app" % REGION,
                                          "buildspec": buildspec({"build": ["bash hello.sh"]})}, sourceVersion=COMMIT))
     got = cb("BatchGetProjects", names=["ok", "missing", "cc"])
