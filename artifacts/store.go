@@ -50,9 +50,6 @@ var (
 	ErrInvalidBucketName = errors.New("artifacts: invalid bucket name")
 	// ErrInvalidKey is returned for object keys the store refuses.
 	ErrInvalidKey = errors.New("artifacts: invalid object key")
-	// ErrKeyConflict is no longer returned: keys are strings, so "a" and
-	// "a/b" both exist. It is kept for callers that test for it.
-	ErrKeyConflict = errors.New("artifacts: key conflicts with another object")
 	// ErrBucketExists is returned by CreateBucket for a bucket that exists.
 	ErrBucketExists = errors.New("artifacts: bucket already exists")
 	// ErrBucketNotEmpty is returned by DeleteBucket for a bucket holding

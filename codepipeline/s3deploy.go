@@ -120,7 +120,7 @@ func deployFailure(ctx context.Context, err error, bucket, key string) jobResult
 		return failed(errJobFailed, "The deploy action was cancelled.")
 	case errors.Is(err, artifacts.ErrNoSuchBucket):
 		return s3Failure(err, bucket, key)
-	case errors.Is(err, artifacts.ErrInvalidKey), errors.Is(err, artifacts.ErrKeyConflict):
+	case errors.Is(err, artifacts.ErrInvalidKey):
 		return failed(errConfiguration, fmt.Sprintf("The object key '%s' cannot be stored in bucket '%s': %v", key, bucket, err))
 	}
 	return failed(errJobFailed, fmt.Sprintf("Could not store s3://%s/%s: %v", bucket, key, err))
