@@ -22,9 +22,12 @@ func (h *Handler) bodyOf(q *request) io.Reader {
 }
 
 func (b *idleReader) Read(p []byte) (int, error) {
-	if now := time.Now(); now.Sub(b.moved) > time.Second {
+	if now := time.Now(); now.Sub(b.moved) > b.idle/4 {
 		b.moved = now
 		b.rc.SetReadDeadline(now.Add(b.idle))
+		// The answer comes once the body has arrived: its deadline,
+		// counted by the server from the request's start, moves too.
+		b.rc.SetWriteDeadline(now.Add(2 * b.idle))
 	}
 	return b.r.Read(p)
 }
@@ -43,7 +46,7 @@ func (h *Handler) answerOf(q *request) *idleWriter {
 }
 
 func (b *idleWriter) move() {
-	if now := time.Now(); now.Sub(b.moved) > time.Second {
+	if now := time.Now(); now.Sub(b.moved) > b.idle/4 {
 		b.moved = now
 		b.rc.SetWriteDeadline(now.Add(b.idle))
 	}
@@ -54,13 +57,14 @@ func (b *idleWriter) Write(p []byte) (int, error) {
 	return b.w.Write(p)
 }
 
-// copyFrom sends r's n bytes in slices of 8 MiB, by sendfile where the
-// connection allows it, moving the deadline between slices.
+// copyFrom sends r's n bytes in slices of 256 KiB, by sendfile where the
+// connection allows it, moving the deadline between slices: a client
+// that takes less than the idle time for each slice is never cut off.
 func (b *idleWriter) copyFrom(r io.Reader, n int64) (int64, error) {
 	var done int64
 	for done < n {
 		b.move()
-		step := min(n-done, 8<<20)
+		step := min(n-done, 256<<10)
 		var m int64
 		var err error
 		if rf, ok := b.w.(io.ReaderFrom); ok {

@@ -1,9 +1,19 @@
 package server_test
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/pipewright/pipewright/server"
 )
 
 // Malformed S3 requests get S3's error documents with a 4xx status, never
@@ -51,5 +61,89 @@ func TestS3BadRequestsAreClientErrors(t *testing.T) {
 		if res.StatusCode != tc.status || !strings.Contains(body, "<Code>"+tc.code+"</Code>") || !strings.Contains(body, "<RequestId>") {
 			t.Errorf("%s: %d %s, want %d %s", tc.name, res.StatusCode, body, tc.status, tc.code)
 		}
+	}
+}
+
+// slowBody yields n chunks of size bytes, one every gap.
+type slowBody struct {
+	n, size int
+	gap     time.Duration
+	sent    int
+}
+
+func (tr *slowBody) Read(p []byte) (int, error) {
+	if tr.sent == tr.n {
+		return 0, io.EOF
+	}
+	time.Sleep(tr.gap)
+	tr.sent++
+	return copy(p, bytes.Repeat([]byte("t"), min(tr.size, len(p)))), nil
+}
+
+// A body that keeps arriving may take longer than the server's request
+// timeouts: an S3 upload is cut off only when it stalls.
+func TestS3SlowBodyOutlivesRequestTimeouts(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) {
+		c.HTTP = server.HTTPLimits{ReadTimeout: time.Second, WriteTimeout: time.Second}
+	})
+	c := ts.s3Client()
+	mustBucket(t, c, "slow")
+	body := &slowBody{n: 12, size: 1000, gap: 250 * time.Millisecond}
+	req, _ := http.NewRequest(http.MethodPut, ts.url+"/slow/k", body)
+	req.ContentLength = 12 * 1000
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	creds := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("a 3 s trickle under 1 s timeouts: %v after %v", err, time.Since(start))
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	h, err := c.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String("slow"), Key: aws.String("k")})
+	if err != nil || aws.ToInt64(h.ContentLength) != 12000 {
+		t.Fatalf("the slow object: %v %+v", err, h)
+	}
+}
+
+// A download the client reads slowly, but steadily, may take longer than
+// the server's request timeouts.
+func TestS3SlowReaderOutlivesRequestTimeouts(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) {
+		c.HTTP = server.HTTPLimits{ReadTimeout: time.Second, WriteTimeout: time.Second}
+	})
+	c := ts.s3Client()
+	mustBucket(t, c, "slow")
+	const size = 8 << 20
+	if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("slow"), Key: aws.String("k"),
+		Body: bytes.NewReader(make([]byte, size))}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("slow"), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Body.Close()
+	start := time.Now()
+	buf := make([]byte, 64<<10)
+	var got int
+	for {
+		n, err := out.Body.Read(buf)
+		got += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d bytes and %v: %v", got, time.Since(start), err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got != size {
+		t.Fatalf("read %d bytes, want %d", got, size)
 	}
 }
