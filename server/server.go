@@ -21,6 +21,8 @@ import (
 	"github.com/pipewright/pipewright/artifacts"
 	"github.com/pipewright/pipewright/codebuild"
 	cbshape "github.com/pipewright/pipewright/codebuild/shape"
+	"github.com/pipewright/pipewright/codedeploy/envelope"
+	"github.com/pipewright/pipewright/codedeploy/hostcmd"
 	"github.com/pipewright/pipewright/codepipeline"
 	"github.com/pipewright/pipewright/codepipeline/shape"
 	"github.com/pipewright/pipewright/engine"
@@ -70,6 +72,9 @@ type Config struct {
 	// BuildMinute is how long a minute of CodeBuild's timeouts lasts
 	// (zero: a minute), for tests.
 	BuildMinute time.Duration
+	// HostPollWait bounds a CodeDeploy agent's PollHostCommand (zero:
+	// hostcmd.DefaultPollWait), for tests.
+	HostPollWait time.Duration
 }
 
 // Server is a running pipewright.
@@ -176,6 +181,14 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	// CodeDeploy's host protocol: deployment specifications are signed by
+	// the key and certificate kept in DATA/codedeploy.
+	signer, err := envelope.Open(filepath.Join(cfg.Data, "codedeploy"))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	hosts := hostcmd.New(hostcmd.Config{Signer: signer, PollWait: cfg.HostPollWait})
 	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, jobs: jm, logs: lg}
 	s.cb = codebuild.New(codebuild.Config{
 		Store: db.CodeBuild(), Jobs: jm, Artifacts: arts, Logs: lg, GitRoot: cfg.GitRoot, TempDir: work, CacheDir: filepath.Join(cfg.Data, "cache"),
@@ -194,7 +207,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}, &wire.Service{
 		TargetPrefix: cbshape.TargetPrefix, SigningName: cbshape.SigningName,
 		Ops: cbshape.Operations(s.cb), Known: cbshape.OperationNames,
-	}, lg.Wire())
+	}, lg.Wire(), hosts.Wire())
 	objects := s3.New(s3.Config{Store: arts, Verifier: auth.v, Region: cfg.Region, AccountID: cfg.AccountID,
 		BodyIdle: cfg.HTTP.withDefaults().ReadTimeout, Log: cfg.Log, Now: cfg.Now})
 	s.http = newHTTPFront(api, objects, &links{auth: auth, cb: s.cb, logs: lg}, cfg.HTTP, cfg.Log)
