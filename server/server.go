@@ -21,8 +21,10 @@ import (
 	"github.com/pipewright/pipewright/artifacts"
 	"github.com/pipewright/pipewright/codebuild"
 	cbshape "github.com/pipewright/pipewright/codebuild/shape"
+	"github.com/pipewright/pipewright/codedeploy"
 	"github.com/pipewright/pipewright/codedeploy/envelope"
 	"github.com/pipewright/pipewright/codedeploy/hostcmd"
+	cdshape "github.com/pipewright/pipewright/codedeploy/shape"
 	"github.com/pipewright/pipewright/codepipeline"
 	"github.com/pipewright/pipewright/codepipeline/shape"
 	"github.com/pipewright/pipewright/engine"
@@ -200,6 +202,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Region: cfg.Region, AccountID: cfg.AccountID, Log: cfg.Log, Now: cfg.Now,
 	})
 	s.cp = cp
+	deploy := codedeploy.New(codedeploy.Config{Store: db.CodeDeploy(), Artifacts: arts, Region: cfg.Region, AccountID: cfg.AccountID, Now: cfg.Now, Log: cfg.Log})
 	auth := &authenticator{v: &sigv4.Verifier{Region: cfg.Region, Lookup: s.lookupKey}}
 	api := wire.NewServer(auth, cfg.Log, &wire.Service{
 		TargetPrefix: shape.TargetPrefix, SigningName: shape.SigningName,
@@ -207,6 +210,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}, &wire.Service{
 		TargetPrefix: cbshape.TargetPrefix, SigningName: cbshape.SigningName,
 		Ops: cbshape.Operations(s.cb), Known: cbshape.OperationNames,
+	}, &wire.Service{
+		TargetPrefix: cdshape.TargetPrefix, SigningName: cdshape.SigningName,
+		Ops: cdshape.Operations(deploy), Known: cdshape.OperationNames,
 	}, lg.Wire(), hosts.Wire())
 	objects := s3.New(s3.Config{Store: arts, Verifier: auth.v, Region: cfg.Region, AccountID: cfg.AccountID,
 		BodyIdle: cfg.HTTP.withDefaults().ReadTimeout, Log: cfg.Log, Now: cfg.Now})
