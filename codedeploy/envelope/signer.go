@@ -149,23 +149,15 @@ func parse(keyPEM, certPEM []byte) (*Signer, error) {
 
 // NewSigner returns a Signer for an RSA or ECDSA key and its certificate.
 func NewSigner(key crypto.PrivateKey, cert *x509.Certificate) (*Signer, error) {
-	var pub crypto.PublicKey
-	switch k := key.(type) {
-	case *ecdsa.PrivateKey:
-		pub = &k.PublicKey
-	case interface {
-		crypto.Signer
-		Equal(crypto.PrivateKey) bool
-	}:
-		pub = k.Public()
-	default:
+	k, ok := key.(crypto.Signer)
+	if !ok {
 		return nil, fmt.Errorf("%w: unsupported key type %T", ErrBadSigner, key)
 	}
-	if _, err := signatureAlgorithm(pub); err != nil {
+	if _, err := signatureAlgorithm(k.Public()); err != nil {
 		return nil, err
 	}
-	if cp, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !cp.Equal(pub) {
+	if cp, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !cp.Equal(k.Public()) {
 		return nil, fmt.Errorf("%w: the key does not match the certificate", ErrBadSigner)
 	}
-	return &Signer{key: key.(crypto.Signer), cert: cert, now: time.Now}, nil
+	return &Signer{key: k, cert: cert, now: time.Now}, nil
 }
