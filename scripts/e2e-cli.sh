@@ -21,6 +21,10 @@
 # Then S3 (scripts/e2e-s3.sh, sourced): the aws s3 commands and s3api
 # errors with each client, and a pipeline artifact fetched with aws s3 cp.
 #
+# Then CodeDeploy (scripts/e2e-codedeploy.sh, sourced): applications,
+# `aws deploy push` through the S3 endpoint, revisions, on-premises
+# instances and a deployment group, with each client.
+#
 # Clients: Debian's aws CLI v2 (/usr/bin/aws, 2023 models, given
 # --endpoint-url) and a current aws CLI (pyenv's, the first non-Debian `aws`
 # on PATH or ~/.pyenv/shims/aws). A missing client is a failure. The
@@ -740,6 +744,10 @@ echo "e2e-cli: CodeBuild took $(($(date +%s) - T_CB))s"
 # ---------------------------------------------------------------- S3
 
 . "$REPO/scripts/e2e-s3.sh"
+
+# ---------------------------------------------------------------- CodeDeploy
+
+. "$REPO/scripts/e2e-codedeploy.sh"
 
 # ---------------------------------------------------------------- signing
 
