@@ -2,9 +2,14 @@ package server_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +19,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/pipewright/pipewright/server"
 )
@@ -220,4 +228,48 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestCloseAnswersWaitingHostPolls checks that a server closing answers
+// its hosts' waiting polls {} at once instead of being held up by them.
+func TestCloseAnswersWaitingHostPolls(t *testing.T) {
+	ts := startServer(t)
+	body := `{"HostIdentifier":"arn:aws:iam::000000000000:user/host-1"}`
+	req, err := http.NewRequest(http.MethodPost, ts.url+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "CodeDeployCommandService_v20141006.PollHostCommand")
+	sum := sha256.Sum256([]byte(body))
+	creds := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "codedeploy-commands", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- answer{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- answer{resp.StatusCode, string(b), err}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	ts.close()
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Close took %v with a host's poll waiting", took)
+	}
+	a := <-done
+	if a.err != nil || a.status != 200 || a.body != "{}" {
+		t.Errorf("the waiting poll was answered %d %q, %v; want 200 {}", a.status, a.body, a.err)
+	}
 }

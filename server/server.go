@@ -90,6 +90,7 @@ type Server struct {
 	cp     *codepipeline.Service
 	cb     *codebuild.Service
 	logs   *cwlogs.Service
+	hosts  *hostcmd.Service
 	http   *httpFront
 	lnMu   sync.Mutex
 	ln     net.Listener
@@ -192,6 +193,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	hosts := hostcmd.New(hostcmd.Config{Signer: signer, PollWait: cfg.HostPollWait})
 	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, jobs: jm, logs: lg}
+	s.hosts = hosts
 	s.cb = codebuild.New(codebuild.Config{
 		Store: db.CodeBuild(), Jobs: jm, Artifacts: arts, Logs: lg, GitRoot: cfg.GitRoot, TempDir: work, CacheDir: filepath.Join(cfg.Data, "cache"),
 		Region: cfg.Region, AccountID: cfg.AccountID, MaxBuilds: cfg.MaxBuilds, Users: users, Minute: cfg.BuildMinute, BaseURL: s.baseURL, Now: cfg.Now, Log: cfg.Log,
@@ -334,6 +336,7 @@ func (s *Server) baseURL() string {
 // Close shuts the server down: no new requests, running jobs terminated and
 // their ends recorded, the engine stopped, the database closed.
 func (s *Server) Close() error {
+	s.hosts.Close()
 	s.http.shutdown(15 * time.Second)
 	s.cp.Close()
 	s.cb.Close()

@@ -44,7 +44,12 @@ type Config struct {
 }
 
 // Service answers the five operations of codedeploy-commands.
-type Service struct{ cfg Config }
+type Service struct {
+	cfg Config
+	// closed ends the polls that wait when the service closes.
+	closed context.Context
+	close  context.CancelFunc
+}
 
 // New returns the service for cfg.
 func New(cfg Config) *Service {
@@ -59,8 +64,14 @@ func New(cfg Config) *Service {
 			return Host{Identifier: id, AccessKeyID: c.AccessKeyID}, nil
 		}
 	}
-	return &Service{cfg: cfg}
+	closed, cancel := context.WithCancel(context.Background())
+	return &Service{cfg: cfg, closed: closed, close: cancel}
 }
+
+// Close ends every PollHostCommand that waits, which answers {} at once, as
+// do those that come later: a server shutting down is not held up by the
+// long polls of its hosts. It is safe to call more than once.
+func (s *Service) Close() { s.close() }
 
 // Wire returns the service as the wire layer serves it.
 func (s *Service) Wire() *wire.Service {
@@ -116,6 +127,7 @@ func (s *Service) PollHostCommand(ctx context.Context, in *PollHostCommandInput)
 	}
 	wait, cancel := context.WithTimeout(ctx, s.cfg.PollWait)
 	defer cancel()
+	defer context.AfterFunc(s.closed, cancel)()
 	c, err := s.cfg.Commands.Poll(wait, h)
 	if err != nil || c == nil {
 		return &PollHostCommandOutput{}, err

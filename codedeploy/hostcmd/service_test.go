@@ -292,3 +292,26 @@ func TestParseDiagnostics(t *testing.T) {
 		t.Error("ParseDiagnostics accepted a payload that is not JSON")
 	}
 }
+
+// TestCloseEndsPolls checks that closing the service answers a waiting
+// poll at once, and later ones without waiting.
+func TestCloseEndsPolls(t *testing.T) {
+	s, err := envelope.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := New(Config{Signer: s, PollWait: time.Minute})
+	ctx := wire.WithCaller(context.Background(), wire.Caller{AccessKeyID: testKeyID})
+	host := testHost
+	time.AfterFunc(100*time.Millisecond, svc.Close)
+	for i := range 2 {
+		start := time.Now()
+		out, err := svc.PollHostCommand(ctx, &PollHostCommandInput{HostIdentifier: &host})
+		if err != nil || out.HostCommand != nil {
+			t.Fatalf("poll %d: %v, %v", i, out, err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("poll %d answered after %v, want at once after Close", i, took)
+		}
+	}
+}
