@@ -206,7 +206,7 @@ func TestWireUnknownOperations(t *testing.T) {
 		ts.wireTarget(t, "CodePipeline_20150709", `{}`).mustError(t, http.StatusBadRequest, "UnknownOperationException")
 	})
 	t.Run("unknown service prefix", func(t *testing.T) {
-		ts.wireTarget(t, "CodeDeploy_20141006.ListApplications", `{}`).mustError(t, http.StatusBadRequest, "UnknownOperationException")
+		ts.wireTarget(t, "CodeCommit_20150413.ListRepositories", `{}`).mustError(t, http.StatusBadRequest, "UnknownOperationException")
 		ts.wireTarget(t, "Nope.ListPipelines", `{}`).mustError(t, http.StatusBadRequest, "UnknownOperationException")
 	})
 	t.Run("no X-Amz-Target", func(t *testing.T) {
