@@ -599,3 +599,52 @@ func TestCodeDeployConfigTagsAndUnbuiltOperations(t *testing.T) {
 	_, err = c.ListDeployments(ctx, &cd.ListDeploymentsInput{})
 	wantCode(t, "ListDeployments", err, "UnknownOperationException")
 }
+
+func TestCodeDeployStateOutlivesRestart(t *testing.T) {
+	ts := startServer(t)
+	c, ctx := newCodeDeploy(ts), context.Background()
+	id := cdMust[*cd.CreateApplicationOutput](t, "CreateApplication")(c.CreateApplication(ctx, &cd.CreateApplicationInput{ApplicationName: aws.String("web")})).ApplicationId
+	cdMust[*cd.CreateDeploymentGroupOutput](t, "CreateDeploymentGroup")(c.CreateDeploymentGroup(ctx, &cd.CreateDeploymentGroupInput{
+		ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("prod"), ServiceRoleArn: aws.String(cdRole)}))
+	cdMust[*cd.RegisterOnPremisesInstanceOutput](t, "RegisterOnPremisesInstance")(c.RegisterOnPremisesInstance(ctx, &cd.RegisterOnPremisesInstanceInput{
+		InstanceName: aws.String("host-1"), IamUserArn: aws.String("arn:aws:iam::000000000000:user/h1")}))
+
+	ts.restart()
+	c = newCodeDeploy(ts)
+	a := cdMust[*cd.GetApplicationOutput](t, "GetApplication after restart")(c.GetApplication(ctx, &cd.GetApplicationInput{ApplicationName: aws.String("web")})).Application
+	if aws.ToString(a.ApplicationId) != aws.ToString(id) {
+		t.Fatalf("application id after restart %q, want %q", aws.ToString(a.ApplicationId), aws.ToString(id))
+	}
+	cdMust[*cd.GetDeploymentGroupOutput](t, "GetDeploymentGroup after restart")(c.GetDeploymentGroup(ctx, &cd.GetDeploymentGroupInput{
+		ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("prod")}))
+	cdMust[*cd.GetOnPremisesInstanceOutput](t, "GetOnPremisesInstance after restart")(c.GetOnPremisesInstance(ctx, &cd.GetOnPremisesInstanceInput{InstanceName: aws.String("host-1")}))
+}
+
+// Concurrent registrations of one IAM user ARN under different names: one
+// wins, the others are refused, never two instances with the same user.
+func TestCodeDeployConcurrentRegistrations(t *testing.T) {
+	ts := startServer(t)
+	c, ctx := newCodeDeploy(ts), context.Background()
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := c.RegisterOnPremisesInstance(ctx, &cd.RegisterOnPremisesInstanceInput{
+				InstanceName: aws.String(fmt.Sprint("host-", i)), IamUserArn: aws.String("arn:aws:iam::000000000000:user/shared")})
+			errs <- err
+		}()
+	}
+	won := 0
+	for range n {
+		switch err := <-errs; cdCode(t, err) {
+		case "":
+			won++
+		case "IamUserArnAlreadyRegisteredException":
+		default:
+			t.Errorf("register: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d registrations of one IAM user succeeded, want 1", won)
+	}
+}
