@@ -3,6 +3,7 @@ package s3
 import (
 	"encoding/xml"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 
@@ -195,6 +196,7 @@ func writeError(w http.ResponseWriter, r *http.Request, reqID string, e *Error) 
 	if x, ok := w.(*exchange); ok {
 		x.code = e.Code
 	}
+	drainBody(r)
 	if r.Method == http.MethodHead {
 		w.WriteHeader(e.Status)
 		return
@@ -224,3 +226,15 @@ const hostID = "pipewright"
 type escWriter struct{ b *strings.Builder }
 
 func (e escWriter) Write(p []byte) (int, error) { return e.b.Write(p) }
+
+// drainLimit is how much of a refused request's unread body the server
+// takes before answering, so that a client still sending it reads the
+// error instead of meeting a reset connection. A longer body is cut off
+// (the connection closes after the answer), as S3 does.
+const drainLimit = 1 << 20
+
+func drainBody(r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength <= drainLimit {
+		io.Copy(io.Discard, io.LimitReader(r.Body, drainLimit))
+	}
+}

@@ -50,6 +50,10 @@ func (s *s3Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.up = append(s.up, u)
 	s.mu.Unlock()
 	if err != nil {
+		// Take the rest of the body, as a server that wants its client to
+		// see the answer does: a client still sending a body the server
+		// left unread may meet a reset connection instead.
+		io.Copy(io.Discard, r.Body)
 		code := "InternalError"
 		var e *sigv4.Error
 		if errors.As(err, &e) {
