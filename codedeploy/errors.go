@@ -76,6 +76,23 @@ const (
 	excInvalidBucketNameFilter      = "InvalidBucketNameFilterException"
 	excInvalidOperation             = "InvalidOperationException"
 	excDeploymentGroupLimitExceeded = "DeploymentGroupLimitExceededException"
+	excDeploymentIDRequired         = "DeploymentIdRequiredException"
+	excInvalidDeploymentID          = "InvalidDeploymentIdException"
+	excDeploymentDoesNotExist       = "DeploymentDoesNotExistException"
+	excDeploymentLimitExceeded      = "DeploymentLimitExceededException"
+	excDeploymentAlreadyCompleted   = "DeploymentAlreadyCompletedException"
+	excInvalidFileExistsBehavior    = "InvalidFileExistsBehaviorException"
+	excInvalidTargetInstances       = "InvalidTargetInstancesException"
+	excInvalidDeploymentStatus      = "InvalidDeploymentStatusException"
+	excInvalidTimeRange             = "InvalidTimeRangeException"
+	excInstanceIDRequired           = "InstanceIdRequiredException"
+	excInstanceDoesNotExist         = "InstanceDoesNotExistException"
+	excInvalidInstanceStatus        = "InvalidInstanceStatusException"
+	excInvalidInstanceType          = "InvalidInstanceTypeException"
+	excTargetIDRequired             = "DeploymentTargetIdRequiredException"
+	excTargetDoesNotExist           = "DeploymentTargetDoesNotExistException"
+	excTargetListSizeExceeded       = "DeploymentTargetListSizeExceededException"
+	excInvalidTargetFilterName      = "InvalidTargetFilterNameException"
 )
 
 func apiError(typ, format string, args ...any) *wire.Error {

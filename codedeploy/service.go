@@ -2,9 +2,9 @@
 // Server compute platform: applications, deployment groups over
 // on-premises instances, deployment configs (the three built-in ones and
 // custom HOST_COUNT and FLEET_PERCENT ones), on-premises instances, S3
-// application revisions kept in pipewright's artifact store, and tags.
-// Deployments are not carried out yet: their operations answer
-// UnknownOperationException naming themselves.
+// application revisions kept in pipewright's artifact store, and tags; and
+// in-place deployments to on-premises instances, which the hosts' agents
+// carry out through codedeploy-commands (see Commands and Identify).
 package codedeploy
 
 import (
@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/pipewright/pipewright/artifacts"
@@ -26,6 +27,11 @@ type Config struct {
 	AccountID string
 	Now       func() time.Time
 	Log       *slog.Logger
+	// EventTimeout bounds a lifecycle event handed to a host
+	// (DefaultEventTimeout when zero); SweepEvery is how often events are
+	// checked against it (a second when zero).
+	EventTimeout time.Duration
+	SweepEvery   time.Duration
 }
 
 // Service implements the CodeDeploy operations.
@@ -33,6 +39,12 @@ type Service struct {
 	cfg   Config
 	store Store
 	log   *slog.Logger
+
+	mu   sync.Mutex
+	wake chan struct{} // closed and replaced when a deployment changes
+
+	stop  context.CancelFunc
+	swept sync.WaitGroup
 }
 
 // New returns the service.
@@ -43,7 +55,13 @@ func New(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, store: cfg.Store, log: cfg.Log}
+	if cfg.EventTimeout <= 0 {
+		cfg.EventTimeout = DefaultEventTimeout
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = time.Second
+	}
+	return &Service{cfg: cfg, store: cfg.Store, log: cfg.Log, wake: make(chan struct{})}
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }

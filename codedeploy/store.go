@@ -71,3 +71,10 @@ type Tx interface {
 	// DeleteScope removes every record of a scope.
 	DeleteScope(scope string) error
 }
+
+// The kinds of record of deployments (scope ""): a deployment, and the
+// marker of one that has not ended.
+const (
+	KindDeployment Kind = "deployment"
+	KindActive     Kind = "activedeployment"
+)

@@ -22,6 +22,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	cd "github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdt "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 
 	"github.com/pipewright/pipewright/server"
 )
@@ -42,44 +44,109 @@ const agentPackages = "ruby ruby-aws-sdk-core ruby-aws-sdk-s3 ruby-zip ruby-logg
 // server share a network namespace that nothing can leave; otherwise both
 // use the machine's loopback.
 func TestAWSAgentPollsHostCommands(t *testing.T) {
+	if inAgentNetns(t) {
+		return
+	}
+	logs := &lockedBuffer{}
+	ts := startServer(t, func(c *server.Config) {
+		c.HostPollWait = time.Second
+		c.Log = slog.New(slog.NewJSONHandler(logs, nil))
+	})
+	host := "arn:aws:iam::000000000000:user/host-1"
+	registerHost(t, ts, "host-1", host)
+	dir := t.TempDir()
+	deadline := time.Now().Add(30 * time.Second)
+	stop := startAWSAgent(t, ts.url, dir, host)
+	defer stop(deadline)
+
+	agentLog := filepath.Join(dir, "log", "codedeploy-agent.log")
+	for {
+		polls := verifiedPolls(t, logs.String())
+		text, _ := os.ReadFile(agentLog)
+		if polls >= 2 && bytes.Contains(text, []byte("PollHostCommand: Host Command =  nil")) {
+			if !bytes.Contains(text, []byte("Host Identifier = "+host)) {
+				t.Errorf("the agent's log does not name its host identifier %s", host)
+			}
+			break
+		}
+		if time.Now().After(deadline.Add(-5 * time.Second)) {
+			t.Fatalf("after 25 s, %d verified PollHostCommand answered {}; the agent's log:\n%s\nthe server's:\n%s", polls, text, logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// registerHost registers an on-premises instance for an IAM user ARN: the
+// server answers only the polls of registered hosts.
+func registerHost(t *testing.T, ts *testServer, name, iamUserArn string, tags ...cdt.Tag) {
+	t.Helper()
+	c, ctx := newCodeDeploy(ts), context.Background()
+	if _, err := c.RegisterOnPremisesInstance(ctx, &cd.RegisterOnPremisesInstanceInput{InstanceName: aws.String(name), IamUserArn: aws.String(iamUserArn)}); err != nil {
+		t.Fatalf("RegisterOnPremisesInstance %s: %v", name, err)
+	}
+	if len(tags) > 0 {
+		if _, err := c.AddTagsToOnPremisesInstances(ctx, &cd.AddTagsToOnPremisesInstancesInput{InstanceNames: []string{name}, Tags: tags}); err != nil {
+			t.Fatalf("AddTagsToOnPremisesInstances %s: %v", name, err)
+		}
+	}
+}
+
+// awsAgent is where AWS's agent and its launcher are; the test is skipped
+// when they or ruby are missing.
+func awsAgent(t *testing.T) (src, launch string) {
+	t.Helper()
 	third, err := filepath.Abs(filepath.Join("..", "..", "shared", "third-party"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := filepath.Join(third, "aws-codedeploy-agent")
-	launch := filepath.Join(third, "codedeploy-agent-launch.rb")
+	src = filepath.Join(third, "aws-codedeploy-agent")
+	launch = filepath.Join(third, "codedeploy-agent-launch.rb")
 	if _, err := os.Stat(launch); err != nil {
 		t.Skipf("AWS's agent is not at %s: %v", third, err)
 	}
 	if _, err := exec.LookPath("ruby"); err != nil {
 		t.Skipf("ruby is missing: AWS's agent needs Debian's %s (scripts/test installs them as root)", agentPackages)
 	}
-	if os.Getenv(agentNetnsEnv) == "" && os.Getuid() == 0 {
-		// A container without the right to make namespaces fails the probe.
-		out, err := exec.Command("unshare", "-n", "ip", "link", "set", "lo", "up").CombinedOutput()
-		if err == nil {
-			runInNetns(t)
-			return
-		}
-		t.Logf("unshare -n is not available (%v: %s): the agent and the server use the machine's loopback", err, bytes.TrimSpace(out))
-	}
+	return src, launch
+}
 
-	logs := &lockedBuffer{}
-	ts := startServer(t, func(c *server.Config) {
-		c.HostPollWait = time.Second
-		c.Log = slog.New(slog.NewJSONHandler(logs, nil))
-	})
-	dir := t.TempDir()
+// inAgentNetns runs the test again inside `unshare -n` with the loopback
+// up, when it runs as root and the machine allows, so that AWS's agent and
+// the server share a network namespace that nothing can leave; it reports
+// whether it did (the caller then returns). Otherwise both use the
+// machine's loopback.
+func inAgentNetns(t *testing.T) bool {
+	t.Helper()
+	awsAgent(t)
+	if os.Getenv(agentNetnsEnv) != "" || os.Getuid() != 0 {
+		return false
+	}
+	// A container without the right to make namespaces fails the probe.
+	out, err := exec.Command("unshare", "-n", "ip", "link", "set", "lo", "up").CombinedOutput()
+	if err != nil {
+		t.Logf("unshare -n is not available (%v: %s): the agent and the server use the machine's loopback", err, bytes.TrimSpace(out))
+		return false
+	}
+	runInNetns(t)
+	return true
+}
+
+// startAWSAgent starts AWS's agent (with its on-premises config, so that
+// it never asks the EC2 metadata service) for the server at url, with its
+// config, logs, pids and root under dir, as the host iamUserArn. The
+// function it returns stops it, by the deadline.
+func startAWSAgent(t *testing.T, url, dir, host string) func(deadline time.Time) {
+	t.Helper()
+	src, launch := awsAgent(t)
 	for _, d := range []string{"log", "pid", "root"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
-	host := "arn:aws:iam::000000000000:user/host-1"
 	writeAgentFile(t, filepath.Join(dir, "onprem.yml"), fmt.Sprintf(
 		"---\nregion: us-east-1\naws_access_key_id: %s\naws_secret_access_key: %s\niam_user_arn: %s\n", testKey, testSecret, host))
 	conf := filepath.Join(dir, "agent.yml")
-	writeAgentFile(t, conf, strings.NewReplacer("AGENT_DIR", dir, "URL", ts.url).Replace(`---
+	writeAgentFile(t, conf, strings.NewReplacer("AGENT_DIR", dir, "URL", url).Replace(`---
 :log_dir: 'AGENT_DIR/log/'
 :pid_dir: 'AGENT_DIR/pid/'
 :program_name: codedeploy-agent
@@ -113,24 +180,7 @@ func TestAWSAgentPollsHostCommands(t *testing.T) {
 		out, _ := os.ReadFile(launchLog)
 		t.Fatalf("starting the agent: %v\n%s", err, out)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	defer stopAgent(t, dir, deadline)
-
-	agentLog := filepath.Join(dir, "log", "codedeploy-agent.log")
-	for {
-		polls := verifiedPolls(t, logs.String())
-		text, _ := os.ReadFile(agentLog)
-		if polls >= 2 && bytes.Contains(text, []byte("PollHostCommand: Host Command =  nil")) {
-			if !bytes.Contains(text, []byte("Host Identifier = "+host)) {
-				t.Errorf("the agent's log does not name its host identifier %s", host)
-			}
-			break
-		}
-		if time.Now().After(deadline.Add(-5 * time.Second)) {
-			t.Fatalf("after 25 s, %d verified PollHostCommand answered {}; the agent's log:\n%s\nthe server's:\n%s", polls, text, logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return func(deadline time.Time) { stopAgent(t, dir, deadline) }
 }
 
 // runInNetns runs this test again in a network namespace of its own, with
@@ -141,14 +191,14 @@ func runInNetns(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("unshare", "-n", "sh", "-c", `ip link set lo up && exec "$0" "$@"`, bin,
-		"-test.run=^TestAWSAgentPollsHostCommands$", "-test.v", "-test.count=1", "-test.timeout=2m")
+		"-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1", "-test.timeout=3m")
 	cmd.Env = append(os.Environ(), agentNetnsEnv+"=1")
 	out, err := cmd.CombinedOutput()
 	t.Logf("inside unshare -n:\n%s", out)
 	if err != nil {
 		t.Fatalf("the run inside unshare -n failed: %v", err)
 	}
-	if !bytes.Contains(out, []byte("--- PASS: TestAWSAgentPollsHostCommands")) {
+	if !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
 		t.Fatal("the run inside unshare -n did not pass")
 	}
 }
@@ -234,6 +284,7 @@ func (l *lockedBuffer) String() string {
 // its hosts' waiting polls {} at once instead of being held up by them.
 func TestCloseAnswersWaitingHostPolls(t *testing.T) {
 	ts := startServer(t)
+	registerHost(t, ts, "host-1", "arn:aws:iam::000000000000:user/host-1")
 	body := `{"HostIdentifier":"arn:aws:iam::000000000000:user/host-1"}`
 	req, err := http.NewRequest(http.MethodPost, ts.url+"/", strings.NewReader(body))
 	if err != nil {

@@ -590,14 +590,12 @@ func TestCodeDeployConfigTagsAndUnbuiltOperations(t *testing.T) {
 		Tags: []cdt.Tag{{Key: aws.String("k")}}})
 	wantCode(t, "tag no config", err, "DeploymentConfigDoesNotExistException")
 
-	// Deployments are not built yet: they say so by name.
-	_, err = c.CreateDeployment(ctx, &cd.CreateDeploymentInput{ApplicationName: aws.String("web")})
-	wantCode(t, "CreateDeployment", err, "UnknownOperationException")
-	if !strings.Contains(err.Error(), "CreateDeployment") {
-		t.Errorf("CreateDeployment's refusal does not name it: %v", err)
+	// Operations not built yet say so by name.
+	_, err = c.ContinueDeployment(ctx, &cd.ContinueDeploymentInput{DeploymentId: aws.String("d-AAAAAAAAA")})
+	wantCode(t, "ContinueDeployment", err, "UnknownOperationException")
+	if !strings.Contains(err.Error(), "ContinueDeployment") {
+		t.Errorf("ContinueDeployment's refusal does not name it: %v", err)
 	}
-	_, err = c.ListDeployments(ctx, &cd.ListDeploymentsInput{})
-	wantCode(t, "ListDeployments", err, "UnknownOperationException")
 }
 
 func TestCodeDeployStateOutlivesRestart(t *testing.T) {

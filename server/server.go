@@ -77,6 +77,9 @@ type Config struct {
 	// HostPollWait bounds a CodeDeploy agent's PollHostCommand (zero:
 	// hostcmd.DefaultPollWait), for tests.
 	HostPollWait time.Duration
+	// DeployEventTimeout bounds a CodeDeploy lifecycle event handed to a
+	// host (zero: codedeploy.DefaultEventTimeout), for tests.
+	DeployEventTimeout time.Duration
 }
 
 // Server is a running pipewright.
@@ -91,6 +94,7 @@ type Server struct {
 	cb     *codebuild.Service
 	logs   *cwlogs.Service
 	hosts  *hostcmd.Service
+	deploy *codedeploy.Service
 	http   *httpFront
 	lnMu   sync.Mutex
 	ln     net.Listener
@@ -191,9 +195,11 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	hosts := hostcmd.New(hostcmd.Config{Signer: signer, PollWait: cfg.HostPollWait})
+	deploy := codedeploy.New(codedeploy.Config{Store: db.CodeDeploy(), Artifacts: arts, Region: cfg.Region, AccountID: cfg.AccountID,
+		EventTimeout: cfg.DeployEventTimeout, Now: cfg.Now, Log: cfg.Log})
+	hosts := hostcmd.New(hostcmd.Config{Signer: signer, PollWait: cfg.HostPollWait, Commands: deploy.Commands(), Identify: deploy.Identify})
 	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, jobs: jm, logs: lg}
-	s.hosts = hosts
+	s.hosts, s.deploy = hosts, deploy
 	s.cb = codebuild.New(codebuild.Config{
 		Store: db.CodeBuild(), Jobs: jm, Artifacts: arts, Logs: lg, GitRoot: cfg.GitRoot, TempDir: work, CacheDir: filepath.Join(cfg.Data, "cache"),
 		Region: cfg.Region, AccountID: cfg.AccountID, MaxBuilds: cfg.MaxBuilds, Users: users, Minute: cfg.BuildMinute, BaseURL: s.baseURL, Now: cfg.Now, Log: cfg.Log,
@@ -204,7 +210,6 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Region: cfg.Region, AccountID: cfg.AccountID, Log: cfg.Log, Now: cfg.Now,
 	})
 	s.cp = cp
-	deploy := codedeploy.New(codedeploy.Config{Store: db.CodeDeploy(), Artifacts: arts, Region: cfg.Region, AccountID: cfg.AccountID, Now: cfg.Now, Log: cfg.Log})
 	auth := &authenticator{v: &sigv4.Verifier{Region: cfg.Region, Lookup: s.lookupKey}}
 	api := wire.NewServer(auth, cfg.Log, &wire.Service{
 		TargetPrefix: shape.TargetPrefix, SigningName: shape.SigningName,
@@ -245,6 +250,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	deploy.Start()
 	return s, nil
 }
 
@@ -338,6 +344,7 @@ func (s *Server) baseURL() string {
 func (s *Server) Close() error {
 	s.hosts.Close()
 	s.http.shutdown(15 * time.Second)
+	s.deploy.Close()
 	s.cp.Close()
 	s.cb.Close()
 	s.jobs.Close()
