@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/pipewright/pipewright/codedeploy/hostcmd"
@@ -183,7 +182,11 @@ func (h hosts) Acknowledge(ctx context.Context, _ hostcmd.Host, token string, _ 
 }
 
 // Specification answers the deployment specification the agent reads
-// (deployment_specification.rb) for an execution of the host.
+// (deployment_specification.rb) for an execution of the host. It carries
+// no AllPossibleLifecycleEvents: AWS's agent 1.8.1, given them, checks the
+// appspec's hooks with a constant of its local deployer that the agent
+// does not load, and fails Install; without them it takes the appspec's
+// hooks as they are.
 func (h hosts) Specification(ctx context.Context, host hostcmd.Host, exec string) ([]byte, error) {
 	id, ok := executionDeployment(exec)
 	if !ok {
@@ -215,7 +218,6 @@ func (h hosts) Specification(ctx context.Context, host hostcmd.Host, exec string
 		"Revision":        map[string]any{"RevisionType": "S3", "S3Revision": rev},
 		"AgentActionOverrides": map[string]any{"AgentOverrides": map[string]string{
 			"FileExistsBehavior": string(d.GetFileExistsBehavior())}},
-		"AllPossibleLifecycleEvents": slices.Clone(inPlaceEvents),
 	})
 }
 
