@@ -30,7 +30,7 @@ func deployFixture(t *testing.T, ts *testServer, config string) *cd.Client {
 	cdMust[*cd.CreateApplicationOutput](t, "CreateApplication")(c.CreateApplication(ctx, &cd.CreateApplicationInput{ApplicationName: aws.String("web")}))
 	cdMust[*cd.CreateDeploymentGroupOutput](t, "CreateDeploymentGroup")(c.CreateDeploymentGroup(ctx, &cd.CreateDeploymentGroupInput{
 		ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("fleet"), ServiceRoleArn: aws.String(cdRole),
-		DeploymentConfigName: aws.String(config),
+		DeploymentConfigName:         aws.String(config),
 		OnPremisesInstanceTagFilters: []cdt.TagFilter{{Key: deployTag.Key, Value: deployTag.Value, Type: cdt.TagFilterTypeKeyAndValue}}}))
 	mustBucket(t, ts.s3Client(), "bundles")
 	return c
