@@ -1,0 +1,208 @@
+package server_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	cd "github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdt "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+
+	"github.com/pipewright/pipewright/server"
+)
+
+// hostCall sends one codedeploy-commands request signed with the test key,
+// as a host's agent does, and returns the answer's status and body.
+func hostCall(t *testing.T, ts *testServer, op string, in any) (int, map[string]any) {
+	t.Helper()
+	body, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, ts.url+"/", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "CodeDeployCommandService_v20141006."+op)
+	sum := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "codedeploy-commands", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s: %v", op, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	out := map[string]any{}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%s answered %d %q", op, resp.StatusCode, b)
+	}
+	return resp.StatusCode, out
+}
+
+// TestCodeDeployDeploymentsWithoutAgent checks what needs no agent:
+// NO_INSTANCES, validation, a stop before anything ran, and the host
+// protocol as a host that takes an event and never reports on it sees it,
+// until the event times out.
+func TestCodeDeployDeploymentsWithoutAgent(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.HostPollWait = time.Second; c.DeployEventTimeout = 1500 * time.Millisecond })
+	c, ctx := deployFixture(t, ts, "CodeDeployDefault.AllAtOnce"), context.Background()
+	rev := putBundle(t, ts, "b.zip", map[string]string{"appspec.yml": "version: 0.0\nos: linux\n"})
+	create := func() (string, error) {
+		out, err := c.CreateDeployment(ctx, &cd.CreateDeploymentInput{ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("fleet"), Revision: rev})
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(out.DeploymentId), nil
+	}
+
+	// No instance matches: Failed with NO_INSTANCES.
+	id, err := create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := waitDeployment(t, c, id, cdt.DeploymentStatusFailed, 5*time.Second)
+	if d.ErrorInformation == nil || d.ErrorInformation.Code != cdt.ErrorCodeNoInstances {
+		t.Errorf("no instances: %+v", d.ErrorInformation)
+	}
+
+	// Validation.
+	_, err = c.CreateDeployment(ctx, &cd.CreateDeploymentInput{ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("fleet"),
+		Revision: &cdt.RevisionLocation{RevisionType: cdt.RevisionLocationTypeS3, S3Location: &cdt.S3Location{Bucket: aws.String("bundles"), Key: aws.String("none.zip")}}})
+	wantCode(t, "missing object", err, "InvalidRevisionException")
+	_, err = c.CreateDeployment(ctx, &cd.CreateDeploymentInput{ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("nope"), Revision: rev})
+	wantCode(t, "missing group", err, "DeploymentGroupDoesNotExistException")
+	_, err = c.CreateDeployment(ctx, &cd.CreateDeploymentInput{ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("fleet")})
+	wantCode(t, "no revision", err, "RevisionRequiredException")
+	_, err = c.GetDeployment(ctx, &cd.GetDeploymentInput{DeploymentId: aws.String("d-NOPE00000")})
+	wantCode(t, "unknown deployment", err, "DeploymentDoesNotExistException")
+	_, err = c.StopDeployment(ctx, &cd.StopDeploymentInput{DeploymentId: aws.String(id)})
+	wantCode(t, "stop a failed deployment", err, "DeploymentAlreadyCompletedException")
+	_, err = c.ListDeployments(ctx, &cd.ListDeploymentsInput{DeploymentGroupName: aws.String("fleet")})
+	wantCode(t, "group without application", err, "ApplicationNameRequiredException")
+
+	// An unregistered host is not answered.
+	host := "arn:aws:iam::000000000000:user/host-1"
+	if st, out := hostCall(t, ts, "PollHostCommand", map[string]string{"HostIdentifier": host}); st != 400 || !strings.Contains(out["__type"].(string), "HostNotFoundException") {
+		t.Errorf("an unregistered host's poll: %d %v", st, out)
+	}
+	registerHost(t, ts, "host-1", host, deployTag)
+
+	// A stop before any event ran ends the deployment at once.
+	id, err = create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := cdMust[*cd.StopDeploymentOutput](t, "StopDeployment")(c.StopDeployment(ctx, &cd.StopDeploymentInput{DeploymentId: aws.String(id)}))
+	if so.Status != cdt.StopStatusSucceeded {
+		t.Errorf("stop before anything ran: %s", so.Status)
+	}
+	waitDeployment(t, c, id, cdt.DeploymentStatusStopped, 5*time.Second)
+	if st, got, _ := events(t, c, id, "host-1"); st != cdt.InstanceStatusSkipped || !slices.Equal(got, eventsAll("Skipped")) {
+		t.Errorf("stopped before it started: instance %s, events %v", st, got)
+	}
+
+	// A host takes the first event, acknowledges it, reads the
+	// specification and never reports its end: the event times out.
+	id, err = create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, out := hostCall(t, ts, "PollHostCommand", map[string]string{"HostIdentifier": host})
+	cmd, _ := out["HostCommand"].(map[string]any)
+	if cmd == nil || cmd["CommandName"] != "ApplicationStop" || cmd["HostIdentifier"] != host {
+		t.Fatalf("the poll answered %v", out)
+	}
+	token, exec := cmd["HostCommandIdentifier"].(string), cmd["DeploymentExecutionId"].(string)
+	if _, out := hostCall(t, ts, "GetDeploymentSpecification", map[string]string{"HostIdentifier": host, "DeploymentExecutionId": exec}); out["DeploymentSystem"] != "CodeDeploy" {
+		t.Errorf("GetDeploymentSpecification answered %v", out)
+	}
+	if _, out := hostCall(t, ts, "PutHostCommandAcknowledgement", map[string]string{"HostCommandIdentifier": token}); out["CommandStatus"] != "InProgress" {
+		t.Errorf("the acknowledgement was answered %v", out)
+	}
+	if _, out := hostCall(t, ts, "PostHostCommandUpdate", map[string]string{"HostCommandIdentifier": token}); out["CommandStatus"] != "InProgress" {
+		t.Errorf("the update was answered %v", out)
+	}
+	if _, got, _ := events(t, c, id, "host-1"); got[0] != "ApplicationStop=InProgress" {
+		t.Errorf("the event handed out shows %v", got)
+	}
+	d = waitDeployment(t, c, id, cdt.DeploymentStatusFailed, 10*time.Second)
+	if d.ErrorInformation == nil || d.ErrorInformation.Code != cdt.ErrorCodeTimeout {
+		t.Errorf("timed out: %+v", d.ErrorInformation)
+	}
+	_, got, evs := events(t, c, id, "host-1")
+	if want := append([]string{"ApplicationStop=Failed"}, eventsAll("Skipped")[1:]...); !slices.Equal(got, want) {
+		t.Errorf("timed out: events %v, want %v", got, want)
+	}
+	if dg := evs[0].Diagnostics; dg == nil || !strings.Contains(aws.ToString(dg.Message), "did not report") {
+		t.Errorf("the timed-out event's diagnostics: %+v", dg)
+	}
+	// The host's late report is taken and changes nothing.
+	if st, out := hostCall(t, ts, "PutHostCommandComplete", map[string]any{"HostCommandIdentifier": token, "CommandStatus": "Succeeded",
+		"Diagnostics": map[string]string{"format": "JSON", "payload": `{"error_code":0,"script_name":"","message":"Succeeded","log":""}`}}); st != 200 {
+		t.Errorf("the late report was answered %d %v", st, out)
+	}
+	if _, got2, _ := events(t, c, id, "host-1"); !slices.Equal(got2, got) {
+		t.Errorf("after the late report, events %v", got2)
+	}
+	list := cdMust[*cd.ListDeploymentsOutput](t, "ListDeployments")(c.ListDeployments(ctx, &cd.ListDeploymentsInput{ApplicationName: aws.String("web")}))
+	if len(list.Deployments) != 3 || list.Deployments[0] != id {
+		t.Errorf("ListDeployments %v: want three, newest (%s) first", list.Deployments, id)
+	}
+}
+
+// TestCodeDeployDeployTwoAWSAgents deploys to two hosts at once
+// (AllAtOnce), each its own AWS agent with its own config and root.
+func TestCodeDeployDeployTwoAWSAgents(t *testing.T) {
+	if inAgentNetns(t) {
+		return
+	}
+	ts := startServer(t, func(c *server.Config) { c.HostPollWait = 2 * time.Second })
+	c, ctx := deployFixture(t, ts, "CodeDeployDefault.AllAtOnce"), context.Background()
+	var dirs []string
+	for _, name := range []string{"host-1", "host-2"} {
+		host := "arn:aws:iam::000000000000:user/" + name
+		registerHost(t, ts, name, host, deployTag)
+		dir := t.TempDir()
+		dirs = append(dirs, dir)
+		stop := startAWSAgent(t, ts.url, dir, host)
+		defer func() { stop(time.Now().Add(20 * time.Second)) }()
+	}
+	out := t.TempDir()
+	rev := putBundle(t, ts, "two.zip", map[string]string{
+		"appspec.yml":     appspec(out, map[string]string{"AfterInstall": "scripts/hook.sh"}),
+		"scripts/hook.sh": "#!/bin/sh\necho \"$LIFECYCLE_EVENT\" >> \"$HOME/hooks.log\"\n", "site/index.html": "v1\n"})
+	id := aws.ToString(cdMust[*cd.CreateDeploymentOutput](t, "CreateDeployment")(c.CreateDeployment(ctx, &cd.CreateDeploymentInput{
+		ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("fleet"), Revision: rev, FileExistsBehavior: cdt.FileExistsBehaviorOverwrite})).DeploymentId)
+	d := waitDeployment(t, c, id, cdt.DeploymentStatusSucceeded, 60*time.Second)
+	if d.DeploymentOverview.Succeeded != 2 {
+		t.Errorf("overview %+v", d.DeploymentOverview)
+	}
+	for i, name := range []string{"host-1", "host-2"} {
+		if st, got, _ := events(t, c, id, name); st != cdt.InstanceStatusSucceeded || !slices.Equal(got, eventsAll("Succeeded")) {
+			t.Errorf("%s: %s %v", name, st, got)
+		}
+		if b, err := os.ReadFile(filepath.Join(dirs[i], "hooks.log")); err != nil || string(b) != "AfterInstall\n" {
+			t.Errorf("%s's hooks.log: %q, %v", name, b, err)
+		}
+	}
+	tl := cdMust[*cd.ListDeploymentTargetsOutput](t, "ListDeploymentTargets")(c.ListDeploymentTargets(ctx, &cd.ListDeploymentTargetsInput{
+		DeploymentId: aws.String(id), TargetFilters: map[string][]string{"TargetStatus": {"Succeeded"}}}))
+	if !slices.Equal(tl.TargetIds, []string{"host-1", "host-2"}) {
+		t.Errorf("targets %v", tl.TargetIds)
+	}
+}
