@@ -21,9 +21,10 @@ type CopyOptions struct {
 	TaggingReplace bool
 }
 
-// errSourceMoved says that the source of a copy changed between reading
-// its content and the commit.
-var errSourceMoved = errors.New("artifacts: copy source changed")
+// ErrSourceChanged is returned by a copy whose source kept changing
+// between the reading of its content and the commit, copyAttempts times:
+// the caller may try again.
+var ErrSourceChanged = errors.New("artifacts: copy source changed")
 
 // copyAttempts bounds the retries of a copy whose source keeps changing.
 const copyAttempts = 3
@@ -64,7 +65,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 		}
 		rec := src
 		rec.Bucket, rec.Key, rec.Modified = dstBucket, dstKey, time.Now().UTC()
-		rec.ETag, rec.Parts = src.MD5, 0
+		rec.ETag, rec.Parts, rec.PartSizes = src.MD5, 0, nil
 		rec.ChecksumAlgorithm, rec.Checksum, rec.ChecksumType = alg, sum, FullObject
 		if opt.ReplaceMetadata {
 			rec.ContentType, rec.Headers, rec.Metadata = opt.Put.ContentType, opt.Put.Headers, opt.Put.Metadata
@@ -73,17 +74,17 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 			rec.Tags = opt.Put.Tags
 		}
 		rec.TagCount = len(rec.Tags)
-		err = s.commit(ctx, rec, opt.Put.IfNoneMatch, func(tx IndexTx) ([]string, error) {
+		err = s.commit(ctx, rec, Conditions{IfNoneMatch: opt.Put.IfNoneMatch, IfMatch: opt.Put.IfMatch}, func(tx IndexTx) ([]string, error) {
 			now, err := getObject(tx, srcBucket, srcKey)
 			if err != nil {
 				return nil, err
 			}
 			if now.Content != src.Content {
-				return nil, errSourceMoved
+				return nil, ErrSourceChanged
 			}
 			return nil, nil
 		})
-		if errors.Is(err, errSourceMoved) && attempt < copyAttempts {
+		if errors.Is(err, ErrSourceChanged) && attempt < copyAttempts {
 			continue
 		}
 		if err != nil {

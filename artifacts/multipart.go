@@ -195,6 +195,12 @@ type CompletedPart struct {
 // files) and then read once for the object's MD5, SHA-256 and full-object
 // checksum. The upload and its parts are gone once it returns nil.
 func (s *Store) CompleteUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletedPart) (Object, error) {
+	return s.CompleteUploadIf(ctx, bucket, key, uploadID, parts, Conditions{})
+}
+
+// CompleteUploadIf is CompleteUpload with preconditions on the object the
+// upload replaces (ErrPreconditionFailed, and the upload stays).
+func (s *Store) CompleteUploadIf(ctx context.Context, bucket, key, uploadID string, parts []CompletedPart, cond Conditions) (Object, error) {
 	if len(parts) == 0 {
 		return Object{}, fmt.Errorf("%w: no part given", ErrInvalidPart)
 	}
@@ -236,7 +242,7 @@ func (s *Store) CompleteUpload(ctx context.Context, bucket, key, uploadID string
 		}
 		return Object{}, err
 	}
-	err = s.commit(ctx, rec, "", func(tx IndexTx) ([]string, error) {
+	err = s.commit(ctx, rec, cond, func(tx IndexTx) ([]string, error) {
 		if _, err := getUpload(tx, bucket, key, uploadID); err != nil {
 			return nil, err
 		}
@@ -298,7 +304,9 @@ func (s *Store) assemble(u UploadRecord, recs []PartRecord) (Object, error) {
 	n := len(recs)
 	em := md5.New()
 	var size int64
+	sizes := make([]int64, 0, n)
 	for _, p := range recs {
+		sizes = append(sizes, p.Size)
 		b, err := hex.DecodeString(p.ETag)
 		if err != nil {
 			return Object{}, fmt.Errorf("artifacts: part %d: bad ETag %q", p.Number, p.ETag)
@@ -310,7 +318,7 @@ func (s *Store) assemble(u UploadRecord, recs []PartRecord) (Object, error) {
 		Bucket: u.Bucket, Key: u.Key, Size: size, Modified: time.Now().UTC(),
 		ETag:        fmt.Sprintf("%s-%d", hex.EncodeToString(em.Sum(nil)), n),
 		ContentType: u.ContentType, Headers: u.Headers, Metadata: u.Metadata,
-		ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType, Parts: n, TagCount: len(u.Tags),
+		ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType, Parts: n, PartSizes: sizes, TagCount: len(u.Tags),
 	}
 	if obj.ChecksumAlgorithm == "" {
 		obj.ChecksumAlgorithm = CRC64NVME

@@ -35,8 +35,11 @@ type PutOptions struct {
 	// value expects an empty body.
 	Size int64
 	// IfNoneMatch "*" fails the write with ErrPreconditionFailed if the
-	// key holds an object when the write commits.
+	// key holds an object when the write commits; IfMatch (an ETag,
+	// quoted or not, or "*") fails it unless the key holds an object with
+	// that ETag then.
 	IfNoneMatch string
+	IfMatch     string
 	// SHA256 is the content's hex SHA-256 when the caller already has it
 	// checked: its body reader fails instead of ending when the content
 	// has another hash (a body signed with its hash). The store then keeps
@@ -87,18 +90,46 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 		},
 		Content: id, Tags: opt.Tags,
 	}
-	if err := s.commit(ctx, rec, opt.IfNoneMatch, nil); err != nil {
+	if err := s.commit(ctx, rec, Conditions{IfNoneMatch: opt.IfNoneMatch, IfMatch: opt.IfMatch}, nil); err != nil {
 		s.removeContent(id)
 		return Object{}, err
 	}
 	return rec.Object, nil
 }
 
+// Conditions are a write's preconditions on the object it replaces,
+// checked in the transaction that commits it (S3's conditional writes).
+type Conditions struct {
+	// IfNoneMatch "*": the key must hold no object.
+	IfNoneMatch string
+	// IfMatch: the key must hold an object with this ETag (quoted or
+	// not), or any object for "*".
+	IfMatch string
+}
+
+// check reports ErrPreconditionFailed when old (nil when the key is
+// empty) does not satisfy c.
+func (c Conditions) check(old *Record) error {
+	if c.IfNoneMatch == "*" && old != nil {
+		return fmt.Errorf("%w: %s/%s exists", ErrPreconditionFailed, old.Bucket, old.Key)
+	}
+	if c.IfMatch == "" {
+		return nil
+	}
+	if old == nil {
+		return fmt.Errorf("%w: the key holds no object", ErrPreconditionFailed)
+	}
+	if want := strings.Trim(strings.TrimSpace(c.IfMatch), `"`); want != "*" && want != old.ETag {
+		return fmt.Errorf("%w: the object's ETag is %s", ErrPreconditionFailed, old.ETag)
+	}
+	return nil
+}
+
 // commit records rec in one transaction, replacing the object at its key
-// (ErrPreconditionFailed if there is one and ifNoneMatch is "*"); also, when
-// not nil, runs in that transaction before. Once committed, the replaced
-// content is removed unless something still names it.
-func (s *Store) commit(ctx context.Context, rec Record, ifNoneMatch string, also func(tx IndexTx) ([]string, error)) error {
+// (ErrPreconditionFailed unless it satisfies cond); also, when not nil,
+// runs in that transaction before. Once committed, the replaced content is
+// removed unless something still names it.
+func (s *Store) commit(ctx context.Context, rec Record, cond Conditions, also func(tx IndexTx) ([]string, error)) error {
 	var garbage []string
 	err := s.idx.Update(ctx, func(tx IndexTx) error {
 		garbage = nil
@@ -115,11 +146,15 @@ func (s *Store) commit(ctx context.Context, rec Record, ifNoneMatch string, also
 		old, err := tx.GetObject(rec.Bucket, rec.Key)
 		switch {
 		case err == nil:
-			if ifNoneMatch == "*" {
-				return fmt.Errorf("%w: %s/%s exists", ErrPreconditionFailed, rec.Bucket, rec.Key)
+			if err := cond.check(&old); err != nil {
+				return err
 			}
 			released = append(released, old.Content)
-		case !errors.Is(err, ErrNotFound):
+		case errors.Is(err, ErrNotFound):
+			if err := cond.check(nil); err != nil {
+				return err
+			}
+		default:
 			return err
 		}
 		if err := tx.PutObject(rec); err != nil {

@@ -112,6 +112,9 @@ type Object struct {
 	ChecksumType string `json:",omitempty"`
 	// Parts is the number of parts of a multipart object, 0 otherwise.
 	Parts int `json:",omitempty"`
+	// PartSizes are the sizes of a multipart object's parts, in order
+	// (GetObject's partNumber reads one of them).
+	PartSizes []int64 `json:",omitempty"`
 	// TagCount is the number of the object's tags.
 	TagCount int `json:",omitempty"`
 }

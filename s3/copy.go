@@ -2,6 +2,7 @@ package s3
 
 import (
 	"encoding/xml"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -72,6 +73,11 @@ func (h *Handler) copyObject(q *request) error {
 		put.Checksum, put.ContentMD5 = nil, ""
 		opt.Put = put
 	}
+	if inm := q.Header.Get("If-None-Match"); inm != "" && inm != "*" {
+		return newErr(http.StatusNotImplemented, "NotImplemented", "A header you provided implies functionality that is not implemented").
+			with("Header", "If-None-Match")
+	}
+	opt.Put.IfNoneMatch, opt.Put.IfMatch = q.Header.Get("If-None-Match"), q.Header.Get("If-Match")
 	if alg := strings.ToUpper(q.Header.Get("X-Amz-Checksum-Algorithm")); alg != "" {
 		if !isAlgorithm(alg) {
 			return invalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")

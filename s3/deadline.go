@@ -16,9 +16,29 @@ type idleReader struct {
 	moved time.Time
 }
 
+// bodyOf is q's content as a write stores it: at most maxObjectSize bytes
+// (more fails with EntityTooLarge, whether or not a length was announced),
+// with its deadlines moving while it arrives.
 func (h *Handler) bodyOf(q *request) io.Reader {
 	rc := http.NewResponseController(q.x)
-	return &idleReader{r: q.payload, rc: rc, idle: h.cfg.BodyIdle}
+	return &idleReader{r: &cappedReader{r: q.payload, left: maxObjectSize}, rc: rc, idle: h.cfg.BodyIdle}
+}
+
+// cappedReader fails with EntityTooLarge once more than left bytes came.
+type cappedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.r.Read(p)
+	if c.left -= int64(n); c.left < 0 {
+		return 0, errEntityTooLarge
+	}
+	return n, err
 }
 
 func (b *idleReader) Read(p []byte) (int, error) {

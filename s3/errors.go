@@ -126,6 +126,8 @@ func storeError(err error, bucket, key string) *Error {
 		return errEntityTooSmall
 	case errors.Is(err, artifacts.ErrPreconditionFailed):
 		return errPrecondition
+	case errors.Is(err, artifacts.ErrSourceChanged):
+		return newErr(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate: the copy source kept changing while it was copied.")
 	case errors.Is(err, artifacts.ErrInvalidRange):
 		return errInvalidRange
 	case errors.Is(err, artifacts.ErrInvalidArgument):
@@ -160,8 +162,12 @@ func authError(e *sigv4.Error) *Error {
 	if e.Code == "XAmzContentSHA256Mismatch" {
 		return newErr(http.StatusBadRequest, e.Code, e.Message)
 	}
-	if e.Code == "IncompleteBody" || e.Code == "InvalidRequest" {
+	switch e.Code {
+	case sigv4.CodeIncompleteBody, sigv4.CodeMissingContentSHA256, sigv4.CodeMalformedTrailer, sigv4.CodeInvalidArgument:
 		return newErr(http.StatusBadRequest, e.Code, e.Message)
+	case sigv4.CodeHeadersNotSigned:
+		return newErr(http.StatusForbidden, "AccessDenied", "There were headers present in the request which were not signed").
+			with("HeadersNotSigned", e.Message)
 	}
 	if e.Code == "SignatureDoesNotMatch" {
 		return signatureMismatch(e.Message)

@@ -62,7 +62,18 @@ func putOptions(q *request) (artifacts.PutOptions, error) {
 	}
 	opt.ChecksumAlgorithm = alg
 	opt.Checksum = value
+	switch t := strings.ToUpper(h.Get("X-Amz-Checksum-Type")); t {
+	case "", "COMPOSITE", "FULL_OBJECT":
+		opt.ChecksumType = t
+	default:
+		return opt, invalidRequest("Value for x-amz-checksum-type header is invalid.")
+	}
+	if inm := h.Get("If-None-Match"); inm != "" && inm != "*" {
+		return opt, newErr(http.StatusNotImplemented, "NotImplemented", "A header you provided implies functionality that is not implemented").
+			with("Header", "If-None-Match")
+	}
 	opt.IfNoneMatch = h.Get("If-None-Match")
+	opt.IfMatch = h.Get("If-Match")
 	return opt, nil
 }
 

@@ -27,7 +27,9 @@ func (h *Handler) createUpload(q *request) error {
 	}
 	if up.ChecksumAlgorithm != "" {
 		q.x.Header().Set("X-Amz-Checksum-Algorithm", up.ChecksumAlgorithm)
-		q.x.Header().Set("X-Amz-Checksum-Type", "COMPOSITE")
+		if up.ChecksumType != "" {
+			q.x.Header().Set("X-Amz-Checksum-Type", up.ChecksumType)
+		}
 	}
 	return writeXML(q.x, initiateResult{Bucket: q.bucket, Key: q.key, UploadID: up.ID})
 }
@@ -107,6 +109,9 @@ func (h *Handler) uploadPartCopy(q *request) error {
 		}
 		first, last = f, l
 	}
+	if n := last - first + 1; last < 0 && src.Size-first > maxObjectSize || last >= 0 && n > maxObjectSize {
+		return invalidArgument("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120", "x-amz-copy-source-range", q.Header.Get("X-Amz-Copy-Source-Range"))
+	}
 	uploadID := q.param("uploadId")
 	p, err := h.cfg.Store.UploadPartCopy(q.ctx, q.bucket, q.key, uploadID, n, sb, sk, first, last)
 	if err != nil {
@@ -154,8 +159,13 @@ func (h *Handler) completeUpload(q *request) error {
 		sum := p.ChecksumCRC32 + p.ChecksumCRC32C + p.ChecksumCRC64NVME + p.ChecksumSHA1 + p.ChecksumSHA256
 		parts = append(parts, artifacts.CompletedPart{Number: p.PartNumber, ETag: p.ETag, Checksum: sum})
 	}
+	cond := artifacts.Conditions{IfNoneMatch: q.Header.Get("If-None-Match"), IfMatch: q.Header.Get("If-Match")}
+	if cond.IfNoneMatch != "" && cond.IfNoneMatch != "*" {
+		return newErr(http.StatusNotImplemented, "NotImplemented", "A header you provided implies functionality that is not implemented").
+			with("Header", "If-None-Match")
+	}
 	uploadID := q.param("uploadId")
-	o, err := h.cfg.Store.CompleteUpload(q.ctx, q.bucket, q.key, uploadID, parts)
+	o, err := h.cfg.Store.CompleteUploadIf(q.ctx, q.bucket, q.key, uploadID, parts, cond)
 	if err != nil {
 		return uploadError(err, uploadID)
 	}

@@ -62,9 +62,23 @@ func (h *Handler) serveObject(q *request, body bool) error {
 	if rerr != nil {
 		return rerr.with("ActualObjectSize", strconv.FormatInt(o.Size, 10)).with("RangeRequested", q.Header.Get("Range"))
 	}
+	if q.has("partNumber") {
+		if q.Header.Get("Range") != "" {
+			return invalidRequest("Cannot specify both Range header and partNumber query parameter")
+		}
+		var perr error
+		if first, last, perr = partRange(o, q.param("partNumber")); perr != nil {
+			return perr
+		}
+		ranged = o.Size > 0
+	}
 	full := !ranged || first == 0 && last == o.Size-1
 	setObjectHeaders(q.x, o, full && strings.EqualFold(q.Header.Get("X-Amz-Checksum-Mode"), "ENABLED"))
 	hd := q.x.Header()
+	if !q.has("partNumber") {
+		// S3 counts the parts only for a request that names one.
+		hd.Del("X-Amz-Mp-Parts-Count")
+	}
 	for _, p := range [][2]string{
 		{"response-content-type", "Content-Type"}, {"response-content-language", "Content-Language"},
 		{"response-expires", "Expires"}, {"response-cache-control", "Cache-Control"},
@@ -202,4 +216,26 @@ func (h *Handler) deleteObject(q *request) error {
 	}
 	noContent(q.x)
 	return nil
+}
+
+// partRange is the byte range of part number pn of o, as GetObject and
+// HeadObject read it with partNumber: the whole object is part 1 of an
+// object not uploaded in parts.
+func partRange(o artifacts.Object, pn string) (first, last int64, err error) {
+	n, cerr := strconv.Atoi(pn)
+	if cerr != nil || n < 1 || n > 10000 {
+		return 0, 0, invalidArgument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", pn)
+	}
+	sizes := o.PartSizes
+	if o.Parts == 0 {
+		sizes = []int64{o.Size}
+	}
+	if n > len(sizes) {
+		return 0, 0, newErr(http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", "The requested partnumber is not satisfiable").
+			with("PartNumberRequested", pn).with("ActualPartCount", strconv.Itoa(max(o.Parts, 1)))
+	}
+	for _, sz := range sizes[:n-1] {
+		first += sz
+	}
+	return first, first + sizes[n-1] - 1, nil
 }

@@ -38,6 +38,11 @@ const (
 	// CodeAccessDenied is reported for a presigned URL whose X-Amz-Expires
 	// has passed, with S3's message "Request has expired".
 	CodeAccessDenied = "AccessDenied"
+	// CodeHeadersNotSigned is reported for an S3 request carrying x-amz-*
+	// headers its signature does not cover; the Message lists them,
+	// comma-separated (S3 answers AccessDenied with a HeadersNotSigned
+	// element).
+	CodeHeadersNotSigned = "HeadersNotSigned"
 )
 
 // Messages fixed by AWS.

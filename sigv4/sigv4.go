@@ -57,6 +57,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -354,6 +355,12 @@ func (v *Verifier) check(r *http.Request, body []byte, service string, a *author
 		return Identity{}, newError(CodeUnrecognizedClient, msgInvalidToken)
 	}
 
+	if svc == "s3" {
+		if names := unsignedAmzHeaders(r, a); names != "" {
+			return Identity{}, newError(CodeHeadersNotSigned, names)
+		}
+	}
+
 	var payloadBuf [2 * sha256.Size]byte
 	var payload []byte
 	var unsigned bool
@@ -554,4 +561,24 @@ func (v *Verifier) maxSkew() time.Duration {
 		return v.MaxSkew
 	}
 	return defaultMaxSkew
+}
+
+// unsignedAmzHeaders lists, comma-separated and lower-cased, the x-amz-*
+// headers of an S3 request that its signature does not cover: S3 refuses
+// them, because they change what the request does (x-amz-copy-source
+// turns a presigned upload into a copy of another object). A presigned
+// URL may leave x-amz-content-sha256 out, as S3 allows.
+func unsignedAmzHeaders(r *http.Request, a *authorization) string {
+	var out []string
+	for name := range r.Header {
+		n := strings.ToLower(name)
+		if !strings.HasPrefix(n, "x-amz-") || n == "x-amz-security-token" || a.query && n == "x-amz-content-sha256" {
+			continue
+		}
+		if !signsHeader(a.signedHeaders, n) {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
 }
