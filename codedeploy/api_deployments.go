@@ -204,14 +204,11 @@ func (s *Service) CreateDeployment(ctx context.Context, in *shape.CreateDeployme
 			if !i.registered() || !matchesGroup(i, g) {
 				continue
 			}
-			t := &target{Instance: i.GetInstanceName(), IamArn: i.GetIamUserArn(), Status: shape.InstanceStatusPending, LastUpdated: wire.NewTimestamp(now)}
-			if t.IamArn == "" {
-				t.IamArn = i.GetIamSessionArn()
+			arn := i.GetIamUserArn()
+			if arn == "" {
+				arn = i.GetIamSessionArn()
 			}
-			for _, e := range inPlaceEvents {
-				t.Events = append(t.Events, shape.LifecycleEvent{LifecycleEventName: new(e), Status: new(shape.LifecycleEventStatusPending)})
-			}
-			d.Targets = append(d.Targets, t)
+			d.Targets = append(d.Targets, newTarget(i.GetInstanceName(), arn, now))
 		}
 		d.overview()
 		if len(d.Targets) == 0 {
@@ -338,14 +335,12 @@ func (s *Service) ListDeployments(ctx context.Context, in *shape.ListDeployments
 // StopDeployment records the stop first: no further lifecycle event is
 // scheduled, and instances not started are Skipped. It answers Pending
 // while events already handed to hosts run (they finish; the deployment
-// then ends Stopped) and Succeeded once nothing more will run. Rollback is
-// not done: autoRollbackEnabled true is refused.
+// then ends Stopped) and Succeeded once nothing more will run. With
+// autoRollbackEnabled (or the group's DEPLOYMENT_STOP_ON_REQUEST rollback
+// event) the stopped deployment is rolled back when it ends.
 func (s *Service) StopDeployment(ctx context.Context, in *shape.StopDeploymentInput) (*shape.StopDeploymentOutput, error) {
 	if err := checkDeploymentID(in.DeploymentId); err != nil {
 		return nil, err
-	}
-	if in.GetAutoRollbackEnabled() {
-		return nil, apiError(excInvalidOperation, "pipewright does not roll deployments back yet: autoRollbackEnabled must be false")
 	}
 	var ended bool
 	err := s.update(ctx, func(tx Tx) error {
@@ -357,6 +352,7 @@ func (s *Service) StopDeployment(ctx context.Context, in *shape.StopDeploymentIn
 			return apiError(excDeploymentAlreadyCompleted, "The deployment %s is already completed", *in.DeploymentId)
 		}
 		d.Stop = true
+		d.StopRollback = in.GetAutoRollbackEnabled()
 		ended = d.settle(s.now())
 		return s.saveDeployment(tx, r, d, ended)
 	})
@@ -371,8 +367,14 @@ func (s *Service) StopDeployment(ctx context.Context, in *shape.StopDeploymentIn
 		StatusMessage: new("The deployment is stopping: lifecycle events already running on instances finish first")}, nil
 }
 
-// saveDeployment writes d and, when it ended, removes its active marker.
+// saveDeployment writes d and, when it ended, removes its active marker
+// and creates its rollback if it wants one.
 func (s *Service) saveDeployment(tx Tx, r *Record, d *deployment, ended bool) error {
+	if ended && d.wantsRollback() {
+		if err := s.rollback(tx, d, s.now()); err != nil {
+			return err
+		}
+	}
 	if err := save(tx, r, d); err != nil {
 		return err
 	}

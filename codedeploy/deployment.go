@@ -24,6 +24,8 @@ type deployment struct {
 	MinHealthy shape.MinimumHealthyHosts `json:"pwMinHealthy"`
 	// Stop is set by StopDeployment: nothing more is scheduled.
 	Stop bool `json:"pwStop,omitempty"`
+	// StopRollback is StopDeployment's autoRollbackEnabled.
+	StopRollback bool `json:"pwStopRollback,omitempty"`
 	// Failing is set when the health constraints cannot be met any more:
 	// nothing more is scheduled.
 	Failing bool      `json:"pwFailing,omitempty"`

@@ -92,7 +92,24 @@ func (s *Service) poll(ctx context.Context, iamArn string) (*hostcmd.Command, er
 	}
 	var found *command
 	for _, id := range ids {
-		err := s.update(ctx, func(tx Tx) error {
+		// A read first: most polls find nothing, and take no write lock.
+		var ready bool
+		err := s.view(ctx, func(tx Tx) error {
+			d, _, err := getDeployment(tx, id)
+			if err != nil {
+				return err
+			}
+			t := d.targetOfHost(iamArn)
+			ready = t != nil && d.next(t, s.cfg.Region, s.now()) != nil
+			return nil
+		})
+		if isCode(err, excDeploymentDoesNotExist) || err == nil && !ready {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		err = s.update(ctx, func(tx Tx) error {
 			found = nil
 			d, r, err := getDeployment(tx, id)
 			if err != nil {

@@ -163,6 +163,64 @@ func TestCodeDeployDeploymentsWithoutAgent(t *testing.T) {
 	if len(list.Deployments) != 3 || list.Deployments[0] != id {
 		t.Errorf("ListDeployments %v: want three, newest (%s) first", list.Deployments, id)
 	}
+
+	// Rollback on failure: with no earlier success there is nothing to
+	// roll back to; after one, the failed deployment's instances get the
+	// last good revision back.
+	rollback := &cdt.AutoRollbackConfiguration{Enabled: true, Events: []cdt.AutoRollbackEvent{cdt.AutoRollbackEventDeploymentFailure}}
+	createRB := func(rev *cdt.RevisionLocation) string {
+		return aws.ToString(cdMust[*cd.CreateDeploymentOutput](t, "CreateDeployment")(c.CreateDeployment(ctx, &cd.CreateDeploymentInput{
+			ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("fleet"), Revision: rev, AutoRollbackConfiguration: rollback})).DeploymentId)
+	}
+	id = createRB(rev)
+	driveHost(t, ts, host, 0)
+	d = waitDeployment(t, c, id, cdt.DeploymentStatusFailed, 5*time.Second)
+	if d.RollbackInfo == nil || d.RollbackInfo.RollbackDeploymentId != nil || !strings.Contains(aws.ToString(d.RollbackInfo.RollbackMessage), "no last known good revision") {
+		t.Errorf("rollback without a good revision: %+v", d.RollbackInfo)
+	}
+	id = createRB(rev)
+	driveHost(t, ts, host, len(eventsAll("")))
+	waitDeployment(t, c, id, cdt.DeploymentStatusSucceeded, 5*time.Second)
+	rev2 := putBundle(t, ts, "b2.zip", map[string]string{"appspec.yml": "version: 0.0\nos: linux\n"})
+	failed := createRB(rev2)
+	driveHost(t, ts, host, 2)
+	d = waitDeployment(t, c, failed, cdt.DeploymentStatusFailed, 5*time.Second)
+	if d.RollbackInfo == nil || d.RollbackInfo.RollbackDeploymentId == nil {
+		t.Fatalf("the failed deployment was not rolled back: %+v", d.RollbackInfo)
+	}
+	rb := aws.ToString(d.RollbackInfo.RollbackDeploymentId)
+	r := cdMust[*cd.GetDeploymentOutput](t, "GetDeployment rollback")(c.GetDeployment(ctx, &cd.GetDeploymentInput{DeploymentId: aws.String(rb)})).DeploymentInfo
+	if r.Creator != cdt.DeploymentCreatorCodeDeployRollback || r.RollbackInfo == nil || aws.ToString(r.RollbackInfo.RollbackTriggeringDeploymentId) != failed ||
+		aws.ToString(r.Revision.S3Location.Key) != "b.zip" {
+		t.Errorf("the rollback deployment: creator %s, rollbackInfo %+v, revision %s", r.Creator, r.RollbackInfo, aws.ToString(r.Revision.S3Location.Key))
+	}
+	driveHost(t, ts, host, len(eventsAll("")))
+	waitDeployment(t, c, rb, cdt.DeploymentStatusSucceeded, 5*time.Second)
+}
+
+// driveHost plays a host's agent by hand for one deployment: it takes each
+// event in turn and reports it Succeeded, until ok events have succeeded;
+// it reports the next one Failed (ok less than the seven events).
+func driveHost(t *testing.T, ts *testServer, host string, ok int) {
+	t.Helper()
+	for i := 0; i <= ok && i < len(inPlaceOrder); i++ {
+		_, out := hostCall(t, ts, "PollHostCommand", map[string]string{"HostIdentifier": host})
+		cmd, _ := out["HostCommand"].(map[string]any)
+		if cmd == nil || cmd["CommandName"] != inPlaceOrder[i] {
+			t.Fatalf("poll %d answered %v, want %s", i, out, inPlaceOrder[i])
+		}
+		token := cmd["HostCommandIdentifier"].(string)
+		hostCall(t, ts, "PutHostCommandAcknowledgement", map[string]string{"HostCommandIdentifier": token})
+		status, code := "Succeeded", 0
+		if i == ok {
+			status, code = "Failed", 4
+		}
+		payload, _ := json.Marshal(map[string]any{"error_code": code, "script_name": "", "message": status, "log": ""})
+		if st, out := hostCall(t, ts, "PutHostCommandComplete", map[string]any{"HostCommandIdentifier": token, "CommandStatus": status,
+			"Diagnostics": map[string]string{"format": "JSON", "payload": string(payload)}}); st != 200 {
+			t.Fatalf("PutHostCommandComplete answered %d %v", st, out)
+		}
+	}
 }
 
 // TestCodeDeployDeployTwoAWSAgents deploys to two hosts at once
