@@ -18,7 +18,9 @@ func (d *deployment) wantsRollback() bool {
 		return false
 	}
 	c := d.AutoRollbackConfiguration
-	on := func(e shape.AutoRollbackEvent) bool { return c != nil && c.GetEnabled() && slices.Contains(c.Events, e) }
+	on := func(e shape.AutoRollbackEvent) bool {
+		return c != nil && c.GetEnabled() && slices.Contains(c.Events, e)
+	}
 	switch d.GetStatus() {
 	case shape.DeploymentStatusStopped:
 		return d.StopRollback || on(shape.AutoRollbackEventDeploymentStopOnRequest)
