@@ -159,7 +159,11 @@ func (s *Store) recordLegacy(ctx context.Context, batch []legacyFile) error {
 	}
 	s.removeContent(garbage...)
 	for _, f := range batch {
-		os.Remove(f.path)
+		// A file of the old layout that stays would be imported again at
+		// the next open, over what was written to its key since.
+		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("artifacts: importing %s: %w", f.path, err)
+		}
 		os.Remove(filepath.Join(filepath.Dir(f.path), ".m."+filepath.Base(f.path)))
 	}
 	return nil
