@@ -29,10 +29,11 @@ func eventsAll(st string) []string {
 	return out
 }
 
-// TestCodeDeployDeployAWSAgent runs four deployments of zip bundles from
+// TestCodeDeployDeployAWSAgent runs deployments of zip bundles from
 // pipewright's S3 endpoint through AWS's own agent on one host: one that
 // succeeds, one whose AfterInstall hook fails, one stopped while a hook
-// runs, and one during which the server restarts.
+// runs, one during which the server restarts, and one stopped with
+// rollback, whose rollback deployment puts the last good revision back.
 func TestCodeDeployDeployAWSAgent(t *testing.T) {
 	if inAgentNetns(t) {
 		return
@@ -142,5 +143,31 @@ func TestCodeDeployDeployAWSAgent(t *testing.T) {
 	waitDeployment(t, c, id4, cdt.DeploymentStatusSucceeded, 60*time.Second)
 	if _, got, _ = events(t, c, id4, "host-1"); !slices.Equal(got, eventsAll("Succeeded")) {
 		t.Errorf("after the restart, events %v", got)
+	}
+
+	// A stop with rollback after Install: the stopped revision's files
+	// are in place until the rollback puts the last good one back.
+	late := putBundle(t, ts, "late.zip", map[string]string{
+		"appspec.yml":     appspec(out, map[string]string{"AfterInstall": "scripts/slow.sh"}),
+		"scripts/slow.sh": "#!/bin/sh\ntouch " + out + "/started-$DEPLOYMENT_ID\nsleep 2\n", "site/index.html": "v5\n"})
+	id5 := aws.ToString(cdMust[*cd.CreateDeploymentOutput](t, "CreateDeployment late")(c.CreateDeployment(ctx, &cd.CreateDeploymentInput{
+		ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("fleet"), Revision: late, FileExistsBehavior: cdt.FileExistsBehaviorOverwrite})).DeploymentId)
+	waitFile(t, ts, filepath.Join(out, "started-"+id5), 60*time.Second)
+	so = cdMust[*cd.StopDeploymentOutput](t, "StopDeployment rollback")(c.StopDeployment(ctx, &cd.StopDeploymentInput{DeploymentId: aws.String(id5), AutoRollbackEnabled: aws.Bool(true)}))
+	if so.Status != cdt.StopStatusPending {
+		t.Errorf("StopDeployment during a hook answered %s", so.Status)
+	}
+	d = waitDeployment(t, c, id5, cdt.DeploymentStatusStopped, 30*time.Second)
+	if d.RollbackInfo == nil || d.RollbackInfo.RollbackDeploymentId == nil {
+		t.Fatalf("the stopped deployment was not rolled back: %+v", d.RollbackInfo)
+	}
+	rb := aws.ToString(d.RollbackInfo.RollbackDeploymentId)
+	r := waitDeployment(t, c, rb, cdt.DeploymentStatusSucceeded, 60*time.Second)
+	if r.Creator != cdt.DeploymentCreatorCodeDeployRollback || aws.ToString(r.Revision.S3Location.Key) != "slow.zip" ||
+		aws.ToString(r.RollbackInfo.RollbackTriggeringDeploymentId) != id5 {
+		t.Errorf("the rollback: creator %s, revision %s, rollbackInfo %+v", r.Creator, aws.ToString(r.Revision.S3Location.Key), r.RollbackInfo)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "www", "index.html")); err != nil || string(b) != "v3\n" {
+		t.Errorf("after the rollback, www/index.html: %q, %v", b, err)
 	}
 }
