@@ -211,6 +211,9 @@ func (s *Service) CreateDeployment(ctx context.Context, in *shape.CreateDeployme
 			d.Targets = append(d.Targets, newTarget(i.GetInstanceName(), arn, now))
 		}
 		d.overview()
+		if err := useRevision(tx, app, name, &l, now); err != nil {
+			return err
+		}
 		if len(d.Targets) == 0 {
 			d.Status = new(shape.DeploymentStatusFailed)
 			d.CompleteTime = wire.NewTimestamp(now)

@@ -2,6 +2,7 @@ package codedeploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -206,8 +207,8 @@ func (s *Service) BatchGetApplicationRevisions(ctx context.Context, in *shape.Ba
 
 // ListApplicationRevisions answers an application's revisions, sorted as
 // asked (by registerTime, firstUsedTime or lastUsedTime; unsorted means by
-// bucket and key), of a bucket and key prefix when given, 100 a page. No
-// revision has been deployed yet: deployed=include answers none.
+// bucket and key), of a bucket and key prefix when given, deployed or not
+// (deployed=include, exclude), 100 a page.
 func (s *Service) ListApplicationRevisions(ctx context.Context, in *shape.ListApplicationRevisionsInput) (*shape.ListApplicationRevisionsOutput, error) {
 	if err := checkAppName(in.ApplicationName); err != nil {
 		return nil, err
@@ -241,7 +242,8 @@ func (s *Service) ListApplicationRevisions(ctx context.Context, in *shape.ListAp
 	var times []time.Time
 	for _, r := range revs {
 		l := r.RevisionLocation.S3Location
-		if deployed == shape.ListStateFilterActionInclude ||
+		used := r.GenericRevisionInfo.FirstUsedTime != nil
+		if deployed == shape.ListStateFilterActionInclude && !used || deployed == shape.ListStateFilterActionExclude && used ||
 			in.GetS3Bucket() != "" && l.GetBucket() != in.GetS3Bucket() || !strings.HasPrefix(l.GetKey(), in.GetS3KeyPrefix()) {
 			continue
 		}
@@ -285,4 +287,45 @@ func (s *Service) ListApplicationRevisions(ctx context.Context, in *shape.ListAp
 		return nil, err
 	}
 	return &shape.ListApplicationRevisionsOutput{Revisions: append([]shape.RevisionLocation{}, part...), NextToken: next}, nil
+}
+
+// useRevision records, in a deployment's transaction, that an
+// application's revision is deployed to a group: it is registered if it
+// was not (as CreateDeployment does on AWS), its firstUsedTime and
+// lastUsedTime are set, and the group joins its deploymentGroups.
+func useRevision(tx Tx, app, group string, l *shape.S3Location, now time.Time) error {
+	// The registered revision this is: the same object, and the same
+	// bundle type, version and ETag where the registration gave them.
+	rs, err := tx.List(KindRevision, app)
+	if err != nil {
+		return err
+	}
+	var rev revision
+	var r *Record
+	for _, c := range rs {
+		var cand revision
+		if err := json.Unmarshal(c.Doc, &cand); err != nil {
+			return err
+		}
+		if h := cand.RevisionLocation.S3Location; h != nil && matches(l, h) {
+			rev, r = cand, c
+			break
+		}
+	}
+	if r == nil {
+		k := Key{Kind: KindRevision, Scope: app, Name: revisionName(l)}
+		r = &Record{Key: k}
+		loc := *l
+		rev.RevisionLocation = &shape.RevisionLocation{RevisionType: new(shape.RevisionLocationTypeS3), S3Location: &loc}
+		rev.GenericRevisionInfo = &shape.GenericRevisionInfo{RegisterTime: wire.NewTimestamp(now), DeploymentGroups: []string{}}
+	}
+	g := rev.GenericRevisionInfo
+	if g.FirstUsedTime == nil {
+		g.FirstUsedTime = wire.NewTimestamp(now)
+	}
+	g.LastUsedTime = wire.NewTimestamp(now)
+	if !slices.Contains(g.DeploymentGroups, group) {
+		g.DeploymentGroups = append(g.DeploymentGroups, group)
+	}
+	return save(tx, r, &rev)
 }

@@ -78,6 +78,9 @@ func (s *Service) rollback(tx Tx, d *deployment, now time.Time) error {
 	r.overview()
 	d.RollbackInfo = &shape.RollbackInfo{RollbackDeploymentId: &id,
 		RollbackMessage: new("Rolled back by deployment " + id + ", which redeploys the revision of deployment " + good.GetDeploymentId())}
+	if err := useRevision(tx, d.GetApplicationName(), d.GetDeploymentGroupName(), good.Revision.S3Location, now); err != nil {
+		return err
+	}
 	if err := save(tx, &Record{Key: activeKey(id)}, &active{Application: d.GetApplicationName(), Group: d.GetDeploymentGroupName()}); err != nil {
 		return err
 	}

@@ -196,6 +196,18 @@ func TestCodeDeployDeploymentsWithoutAgent(t *testing.T) {
 	}
 	driveHost(t, ts, host, len(eventsAll("")))
 	waitDeployment(t, c, rb, cdt.DeploymentStatusSucceeded, 5*time.Second)
+
+	// Deployed revisions are registered and show their use.
+	revs := cdMust[*cd.ListApplicationRevisionsOutput](t, "ListApplicationRevisions")(c.ListApplicationRevisions(ctx, &cd.ListApplicationRevisionsInput{
+		ApplicationName: aws.String("web"), Deployed: cdt.ListStateFilterActionInclude}))
+	if len(revs.Revisions) != 2 {
+		t.Errorf("deployed revisions %+v, want b.zip and b2.zip", revs.Revisions)
+	}
+	ri := cdMust[*cd.GetApplicationRevisionOutput](t, "GetApplicationRevision")(c.GetApplicationRevision(ctx, &cd.GetApplicationRevisionInput{
+		ApplicationName: aws.String("web"), Revision: rev})).RevisionInfo
+	if !slices.Equal(ri.DeploymentGroups, []string{"fleet"}) || ri.FirstUsedTime == nil || ri.LastUsedTime == nil || ri.LastUsedTime.Before(*ri.FirstUsedTime) {
+		t.Errorf("b.zip's revision info %+v", ri)
+	}
 }
 
 // driveHost plays a host's agent by hand for one deployment: it takes each
