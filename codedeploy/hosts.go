@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/pipewright/pipewright/codedeploy/hostcmd"
@@ -76,41 +77,51 @@ func (h hosts) Poll(ctx context.Context, host hostcmd.Host) (*hostcmd.Command, e
 	}
 }
 
-// poll tries each active deployment, oldest first, for a command for the
-// host.
+// poll hands the host the next event of the active deployment it is in
+// the middle of, else of the oldest one that has an event for it: a host
+// runs one deployment, and one event, at a time.
 func (s *Service) poll(ctx context.Context, iamArn string) (*hostcmd.Command, error) {
-	var ids []string
+	// A read first: most polls find nothing, and take no write lock.
+	var ready []string
 	err := s.view(ctx, func(tx Tx) error {
 		rs, err := tx.List(KindActive, "")
-		for _, r := range rs {
-			ids = append(ids, r.Name)
+		if err != nil {
+			return err
 		}
-		return err
+		var ds []*deployment
+		for _, r := range rs {
+			d, _, err := getDeployment(tx, r.Name)
+			if err != nil {
+				return err
+			}
+			ds = append(ds, d)
+		}
+		slices.SortStableFunc(ds, func(a, b *deployment) int { return a.CreateTime.Time().Compare(b.CreateTime.Time()) })
+		for _, d := range ds {
+			t := d.targetOfHost(iamArn)
+			if t == nil {
+				continue
+			}
+			busy := t.Status == shape.InstanceStatusInProgress
+			if d.next(t, s.cfg.Region, s.now()) != nil {
+				if busy {
+					ready = []string{d.GetDeploymentId()}
+					return nil
+				}
+				ready = append(ready, d.GetDeploymentId())
+			} else if busy {
+				ready = nil
+				return nil
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	var found *command
-	for _, id := range ids {
-		// A read first: most polls find nothing, and take no write lock.
-		var ready bool
-		err := s.view(ctx, func(tx Tx) error {
-			d, _, err := getDeployment(tx, id)
-			if err != nil {
-				return err
-			}
-			t := d.targetOfHost(iamArn)
-			ready = t != nil && d.next(t, s.cfg.Region, s.now()) != nil
-			return nil
-		})
-		if isCode(err, excDeploymentDoesNotExist) || err == nil && !ready {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		err = s.update(ctx, func(tx Tx) error {
-			found = nil
+	for _, id := range ready {
+		var found *command
+		err := s.update(ctx, func(tx Tx) error {
 			d, r, err := getDeployment(tx, id)
 			if err != nil {
 				return err
@@ -125,7 +136,7 @@ func (s *Service) poll(ctx context.Context, iamArn string) (*hostcmd.Command, er
 			}
 			return save(tx, r, d)
 		})
-		if err != nil && !errors.Is(err, ErrConflict) {
+		if err != nil && !isCode(err, excDeploymentDoesNotExist) {
 			return nil, err
 		}
 		if found != nil {

@@ -276,3 +276,30 @@ func TestCodeDeployDeployTwoAWSAgents(t *testing.T) {
 		t.Errorf("targets %v", tl.TargetIds)
 	}
 }
+
+// TestCodeDeployHostRunsOneDeploymentAtATime checks that a host in two
+// groups with a deployment each gets every event of the older one before
+// the first of the newer one.
+func TestCodeDeployHostRunsOneDeploymentAtATime(t *testing.T) {
+	ts := startServer(t, func(c *server.Config) { c.HostPollWait = time.Second })
+	c, ctx := deployFixture(t, ts, "CodeDeployDefault.AllAtOnce"), context.Background()
+	cdMust[*cd.CreateDeploymentGroupOutput](t, "CreateDeploymentGroup")(c.CreateDeploymentGroup(ctx, &cd.CreateDeploymentGroupInput{
+		ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("fleet2"), ServiceRoleArn: aws.String(cdRole),
+		OnPremisesTagSet: &cdt.OnPremisesTagSet{OnPremisesTagSetList: [][]cdt.TagFilter{{{Key: deployTag.Key, Type: cdt.TagFilterTypeKeyOnly}}}}}))
+	host := "arn:aws:iam::000000000000:user/host-1"
+	registerHost(t, ts, "host-1", host, deployTag)
+	rev := putBundle(t, ts, "b.zip", map[string]string{"appspec.yml": "version: 0.0\nos: linux\n"})
+	var ids []string
+	for _, g := range []string{"fleet", "fleet2"} {
+		ids = append(ids, aws.ToString(cdMust[*cd.CreateDeploymentOutput](t, "CreateDeployment")(c.CreateDeployment(ctx, &cd.CreateDeploymentInput{
+			ApplicationName: aws.String("web"), DeploymentGroupName: aws.String(g), Revision: rev})).DeploymentId))
+		time.Sleep(5 * time.Millisecond)
+	}
+	driveHost(t, ts, host, len(inPlaceOrder))
+	waitDeployment(t, c, ids[0], cdt.DeploymentStatusSucceeded, 5*time.Second)
+	if d := cdMust[*cd.GetDeploymentOutput](t, "GetDeployment")(c.GetDeployment(ctx, &cd.GetDeploymentInput{DeploymentId: aws.String(ids[1])})); d.DeploymentInfo.Status != cdt.DeploymentStatusCreated {
+		t.Errorf("the newer deployment is %s while the older ran", d.DeploymentInfo.Status)
+	}
+	driveHost(t, ts, host, len(inPlaceOrder))
+	waitDeployment(t, c, ids[1], cdt.DeploymentStatusSucceeded, 5*time.Second)
+}
