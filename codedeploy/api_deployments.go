@@ -3,11 +3,9 @@ package codedeploy
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"slices"
 	"strings"
 
-	"github.com/pipewright/pipewright/artifacts"
 	"github.com/pipewright/pipewright/codedeploy/shape"
 	"github.com/pipewright/pipewright/wire"
 )
@@ -140,19 +138,11 @@ func (s *Service) CreateDeployment(ctx context.Context, in *shape.CreateDeployme
 		return nil, err
 	}
 	l.BundleType = &bt
-	obj, err := s.cfg.Artifacts.HeadObject(ctx, l.GetBucket(), l.GetKey())
-	switch {
-	case errors.Is(err, artifacts.ErrNoSuchBucket):
-		return nil, apiError(excInvalidRevision, "The bucket %s does not exist in pipewright's S3 endpoint", l.GetBucket())
-	case errors.Is(err, artifacts.ErrNotFound):
-		return nil, apiError(excInvalidRevision, "The object s3://%s/%s does not exist in pipewright's S3 endpoint", l.GetBucket(), l.GetKey())
-	case err != nil:
+	etag, err := s.revisionETag(ctx, &l)
+	if err != nil {
 		return nil, err
 	}
-	if e := strings.Trim(l.GetETag(), `"`); e != "" && e != obj.ETag {
-		return nil, apiError(excInvalidRevision, "The object s3://%s/%s has the ETag %s, not %s", l.GetBucket(), l.GetKey(), obj.ETag, e)
-	}
-	l.ETag = new(obj.ETag)
+	l.ETag = &etag
 	id := newDeploymentID()
 	now := s.now()
 	err = s.update(ctx, func(tx Tx) error {

@@ -83,6 +83,26 @@ func findRevision(tx Tx, app string, want *shape.RevisionLocation) (*revision, e
 	return found, nil
 }
 
+// revisionETag returns the ETag of an S3 revision's object in pipewright's
+// artifact store: InvalidRevisionException when there is no such object
+// (or bucket, or the name cannot be one) or it has another ETag than the
+// one the revision gives.
+func (s *Service) revisionETag(ctx context.Context, l *shape.S3Location) (string, error) {
+	obj, err := s.cfg.Artifacts.HeadObject(ctx, l.GetBucket(), l.GetKey())
+	switch {
+	case errors.Is(err, artifacts.ErrNoSuchBucket), errors.Is(err, artifacts.ErrInvalidBucketName):
+		return "", apiError(excInvalidRevision, "The bucket %s does not exist in pipewright's S3 endpoint", l.GetBucket())
+	case errors.Is(err, artifacts.ErrNotFound):
+		return "", apiError(excInvalidRevision, "The object s3://%s/%s does not exist in pipewright's S3 endpoint", l.GetBucket(), l.GetKey())
+	case err != nil:
+		return "", err
+	}
+	if e := strings.Trim(l.GetETag(), `"`); e != "" && e != obj.ETag {
+		return "", apiError(excInvalidRevision, "The object s3://%s/%s has the ETag %s, not %s", l.GetBucket(), l.GetKey(), obj.ETag, e)
+	}
+	return obj.ETag, nil
+}
+
 // RegisterApplicationRevision registers an S3 revision with an
 // application; its object must exist in pipewright's artifact store (with
 // the given ETag, when one is). Registering it again changes its
@@ -98,23 +118,14 @@ func (s *Service) RegisterApplicationRevision(ctx context.Context, in *shape.Reg
 		return nil, apiError(excDescriptionTooLong, "The description is at most %d characters", maxDescription)
 	}
 	l := *in.Revision.S3Location
-	obj, err := s.cfg.Artifacts.HeadObject(ctx, l.GetBucket(), l.GetKey())
-	switch {
-	case errors.Is(err, artifacts.ErrNoSuchBucket):
-		return nil, apiError(excInvalidRevision, "The bucket %s does not exist in pipewright's S3 endpoint", l.GetBucket())
-	case errors.Is(err, artifacts.ErrNotFound):
-		return nil, apiError(excInvalidRevision, "The object s3://%s/%s does not exist in pipewright's S3 endpoint", l.GetBucket(), l.GetKey())
-	case err != nil:
+	if _, err := s.revisionETag(ctx, &l); err != nil {
 		return nil, err
-	}
-	if e := strings.Trim(l.GetETag(), `"`); e != "" && e != obj.ETag {
-		return nil, apiError(excInvalidRevision, "The object s3://%s/%s has the ETag %s, not %s", l.GetBucket(), l.GetKey(), obj.ETag, e)
 	}
 	if l.ETag != nil {
 		l.ETag = new(strings.Trim(*l.ETag, `"`))
 	}
 	app := *in.ApplicationName
-	err = s.update(ctx, func(tx Tx) error {
+	err := s.update(ctx, func(tx Tx) error {
 		if _, _, err := getApp(tx, app); err != nil {
 			return err
 		}

@@ -84,6 +84,9 @@ func TestCodeDeployDeploymentsWithoutAgent(t *testing.T) {
 	_, err = c.CreateDeployment(ctx, &cd.CreateDeploymentInput{ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("fleet"),
 		Revision: &cdt.RevisionLocation{RevisionType: cdt.RevisionLocationTypeS3, S3Location: &cdt.S3Location{Bucket: aws.String("bundles"), Key: aws.String("none.zip")}}})
 	wantCode(t, "missing object", err, "InvalidRevisionException")
+	_, err = c.CreateDeployment(ctx, &cd.CreateDeploymentInput{ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("fleet"),
+		Revision: &cdt.RevisionLocation{RevisionType: cdt.RevisionLocationTypeS3, S3Location: &cdt.S3Location{Bucket: aws.String("b1"), Key: aws.String("a.zip")}}})
+	wantCode(t, "a bucket name S3 refuses", err, "InvalidRevisionException")
 	_, err = c.CreateDeployment(ctx, &cd.CreateDeploymentInput{ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("nope"), Revision: rev})
 	wantCode(t, "missing group", err, "DeploymentGroupDoesNotExistException")
 	_, err = c.CreateDeployment(ctx, &cd.CreateDeploymentInput{ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("fleet")})
