@@ -8,8 +8,13 @@
 # revision), get-application-revision of what push registered,
 # register-on-premises-instance (and again: IamUserArnAlreadyRegistered),
 # add-tags-to-on-premises-instances, list-on-premises-instances by
-# registration status and tag filter, and create-deployment-group over
-# those tags.
+# registration status and tag filter, create-deployment-group over those
+# tags, and a deployment to that instance (whose host never polls):
+# create-deployment, get-deployment, list-deployments,
+# list-deployment-instances, a second one (DeploymentLimitExceeded),
+# stop-deployment --auto-rollback-enabled (Succeeded at once, nothing to
+# roll back), get-deployment-instance, and a second stop
+# (DeploymentAlreadyCompleted).
 #
 # `aws deploy push` makes its S3 client without --endpoint-url. The current
 # aws CLI gives it AWS_ENDPOINT_URL; Debian's aws CLI 2.9 predates
@@ -98,6 +103,34 @@ cd_suite() {
   expect_error "[$L] deploy create-deployment-group with EC2 tags" InvalidEC2TagException \
     $c deploy create-deployment-group --application-name "$app" --deployment-group-name ec2 \
     --service-role-arn arn:aws:iam::000000000000:role/CodeDeploy --ec2-tag-filters "Key=role,Value=web,Type=KEY_AND_VALUE"
+
+  # A deployment to the instance, whose host never polls: it waits Created
+  # until stop-deployment ends it.
+  local id
+  call "[$L] deploy create-deployment" $c deploy create-deployment --application-name "$app" --deployment-group-name prod \
+    --s3-location "bucket=$b,key=app.zip,bundleType=zip,eTag=$etag" --description "e2e $c" --query deploymentId --output text &&
+    { [[ "$OUT" =~ ^d-[A-Z0-9]{9}$ ]] && ok "[$L] create-deployment answers a deployment id" || bad "[$L] create-deployment: '$OUT'"; }
+  id=$OUT
+  expect "[$L] deploy get-deployment: Created, its instance Pending" $'Created\t1\te2e '"$c" \
+    $c deploy get-deployment --deployment-id "$id" --query '[deploymentInfo.status,deploymentInfo.deploymentOverview.Pending,deploymentInfo.description]' --output text
+  expect_error "[$L] a second active deployment in the group" DeploymentLimitExceededException \
+    $c deploy create-deployment --application-name "$app" --deployment-group-name prod --s3-location "bucket=$b,key=app.zip,bundleType=zip"
+  expect_error "[$L] deploy create-deployment of a missing object" InvalidRevisionException \
+    $c deploy create-deployment --application-name "$app" --deployment-group-name prod --s3-location "bucket=$b,key=nope.zip,bundleType=zip"
+  expect "[$L] deploy list-deployments of the group" "$id" \
+    $c deploy list-deployments --application-name "$app" --deployment-group-name prod --query deployments --output text
+  expect "[$L] deploy list-deployment-instances" "$host" \
+    $c deploy list-deployment-instances --deployment-id "$id" --query instancesList --output text
+  expect "[$L] deploy stop-deployment --auto-rollback-enabled before anything ran" "Succeeded" \
+    $c deploy stop-deployment --deployment-id "$id" --auto-rollback-enabled --query status --output text
+  expect "[$L] the deployment is Stopped" $'Stopped\tMANUAL_STOP' \
+    $c deploy get-deployment --deployment-id "$id" --query '[deploymentInfo.status,deploymentInfo.errorInformation.code]' --output text
+  expect "[$L] nothing to roll back" "Automatic rollback was not performed: no instance received this deployment's revision" \
+    $c deploy get-deployment --deployment-id "$id" --query deploymentInfo.rollbackInfo.rollbackMessage --output text
+  expect "[$L] its instance and events are Skipped" $'Skipped\tSkipped' \
+    $c deploy get-deployment-instance --deployment-id "$id" --instance-id "$host" --query 'instanceSummary.[status,lifecycleEvents[0].status]' --output text
+  expect_error "[$L] deploy stop-deployment of a stopped deployment" DeploymentAlreadyCompletedException \
+    $c deploy stop-deployment --deployment-id "$id"
   rm -rf "$src" "$TMP/cd-$c.zip"
 }
 
