@@ -171,7 +171,10 @@ func (s *Service) UpdateApplication(ctx context.Context, in *shape.UpdateApplica
 		} else if err != nil {
 			return err
 		}
-		return tx.MoveScope(*in.ApplicationName, *in.NewApplicationName)
+		if err := tx.MoveScope(*in.ApplicationName, *in.NewApplicationName); err != nil {
+			return err
+		}
+		return renameDeployments(tx, *in.ApplicationName, *in.NewApplicationName, "", "")
 	})
 	if err != nil {
 		return nil, err

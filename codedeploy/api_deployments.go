@@ -3,6 +3,7 @@ package codedeploy
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"slices"
 	"strings"
 
@@ -379,4 +380,54 @@ func (s *Service) saveDeployment(tx Tx, r *Record, d *deployment, ended bool) er
 		return err
 	}
 	return tx.Delete(ar)
+}
+
+// renameDeployments gives the deployments of an application (of one of
+// its groups when oldGroup is not "") and their active markers the
+// application's or group's new name, in the rename's transaction, so that
+// ListDeployments and the one-active-deployment check follow a rename.
+func renameDeployments(tx Tx, oldApp, newApp, oldGroup, newGroup string) error {
+	of := func(app, group string) bool { return app == oldApp && (oldGroup == "" || group == oldGroup) }
+	rename := func(app, group *string) {
+		*app = newApp
+		if oldGroup != "" {
+			*group = newGroup
+		}
+	}
+	rs, err := tx.List(KindDeployment, "")
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		var d deployment
+		if err := json.Unmarshal(r.Doc, &d); err != nil {
+			return err
+		}
+		if !of(d.GetApplicationName(), d.GetDeploymentGroupName()) {
+			continue
+		}
+		app, group := d.GetApplicationName(), d.GetDeploymentGroupName()
+		rename(&app, &group)
+		d.ApplicationName, d.DeploymentGroupName = &app, &group
+		if err := save(tx, r, &d); err != nil {
+			return err
+		}
+	}
+	rs, err = tx.List(KindActive, "")
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		var a active
+		if err := json.Unmarshal(r.Doc, &a); err != nil {
+			return err
+		}
+		if of(a.Application, a.Group) {
+			rename(&a.Application, &a.Group)
+			if err := save(tx, r, &a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -355,7 +355,7 @@ func (s *Service) UpdateDeploymentGroup(ctx context.Context, in *shape.UpdateDep
 		} else if err != nil {
 			return err
 		}
-		return nil
+		return renameDeployments(tx, app, app, name, newName)
 	})
 	if err != nil {
 		return nil, err

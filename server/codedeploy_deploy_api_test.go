@@ -306,3 +306,30 @@ func TestCodeDeployHostRunsOneDeploymentAtATime(t *testing.T) {
 	driveHost(t, ts, host, len(inPlaceOrder))
 	waitDeployment(t, c, ids[1], cdt.DeploymentStatusSucceeded, 5*time.Second)
 }
+
+// TestCodeDeployDeploymentsFollowRenames checks that a deployment follows
+// its group's and application's renames: it is listed under the new
+// names and still holds the group's one active deployment.
+func TestCodeDeployDeploymentsFollowRenames(t *testing.T) {
+	ts := startServer(t)
+	c, ctx := deployFixture(t, ts, "CodeDeployDefault.AllAtOnce"), context.Background()
+	registerHost(t, ts, "host-1", "arn:aws:iam::000000000000:user/host-1", deployTag)
+	rev := putBundle(t, ts, "b.zip", map[string]string{"appspec.yml": "version: 0.0\nos: linux\n"})
+	id := aws.ToString(cdMust[*cd.CreateDeploymentOutput](t, "CreateDeployment")(c.CreateDeployment(ctx, &cd.CreateDeploymentInput{
+		ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("fleet"), Revision: rev})).DeploymentId)
+	cdMust[*cd.UpdateDeploymentGroupOutput](t, "UpdateDeploymentGroup")(c.UpdateDeploymentGroup(ctx, &cd.UpdateDeploymentGroupInput{
+		ApplicationName: aws.String("web"), CurrentDeploymentGroupName: aws.String("fleet"), NewDeploymentGroupName: aws.String("fleet-b")}))
+	cdMust[*cd.UpdateApplicationOutput](t, "UpdateApplication")(c.UpdateApplication(ctx, &cd.UpdateApplicationInput{
+		ApplicationName: aws.String("web"), NewApplicationName: aws.String("web2")}))
+	_, err := c.CreateDeployment(ctx, &cd.CreateDeploymentInput{ApplicationName: aws.String("web2"), DeploymentGroupName: aws.String("fleet-b"), Revision: rev})
+	wantCode(t, "a second deployment after the renames", err, "DeploymentLimitExceededException")
+	list := cdMust[*cd.ListDeploymentsOutput](t, "ListDeployments")(c.ListDeployments(ctx, &cd.ListDeploymentsInput{
+		ApplicationName: aws.String("web2"), DeploymentGroupName: aws.String("fleet-b")}))
+	if !slices.Equal(list.Deployments, []string{id}) {
+		t.Errorf("deployments under the new names %v, want [%s]", list.Deployments, id)
+	}
+	d := cdMust[*cd.GetDeploymentOutput](t, "GetDeployment")(c.GetDeployment(ctx, &cd.GetDeploymentInput{DeploymentId: aws.String(id)})).DeploymentInfo
+	if aws.ToString(d.ApplicationName) != "web2" || aws.ToString(d.DeploymentGroupName) != "fleet-b" {
+		t.Errorf("the deployment shows %s/%s", aws.ToString(d.ApplicationName), aws.ToString(d.DeploymentGroupName))
+	}
+}
