@@ -310,8 +310,9 @@ func orphans(cands []procStat, self int) func(procStat) bool {
 const unsureFor = time.Second
 
 // stopThenKill SIGSTOPs every process scan finds, rescanning until a scan
-// finds none that was not stopped yet and none that it could not tell
-// (for at most unsureFor), then SIGKILLs them all and returns them.
+// finds none that was not stopped yet, none that it could not tell, and
+// every one it stopped has stopped (waiting at most unsureFor for the last
+// two), then SIGKILLs them all and returns them.
 func stopThenKill(scan func() ([]procStat, int, error)) ([]procStat, error) {
 	stopped := make(map[procKey]procStat)
 	var unsureSince time.Time
@@ -329,7 +330,10 @@ func stopThenKill(scan func() ([]procStat, int, error)) ([]procStat, error) {
 			stopped[st.key()] = st
 			signalVerified(st.pid, unix.SIGSTOP, sameStart(st.start))
 		}
-		if fresh == 0 && unsure > 0 {
+		if fresh == 0 && (unsure > 0 || !allStopped(stopped)) {
+			// A SIGSTOP takes effect when its process next returns to
+			// user space: one in the middle of a fork stops only once the
+			// fork is done, and its child must be in the next scan.
 			if unsureSince.IsZero() {
 				unsureSince = time.Now()
 			}
@@ -348,6 +352,21 @@ func stopThenKill(scan func() ([]procStat, int, error)) ([]procStat, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// allStopped reports whether every process of stopped has stopped (or
+// ended, or is not the process it was any more).
+func allStopped(stopped map[procKey]procStat) bool {
+	for k := range stopped {
+		st, err := readStat(k.pid)
+		if err != nil || st.start != k.start || !st.alive() {
+			continue
+		}
+		if st.state != 'T' && st.state != 't' {
+			return false
+		}
+	}
+	return true
 }
 
 // signalMembers delivers sig to every member (except those skip accepts, if
