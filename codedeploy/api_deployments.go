@@ -101,6 +101,13 @@ func bundleType(l *shape.S3Location) (shape.BundleType, error) {
 // active deployment at a time. With no matching instance the deployment is
 // created Failed with NO_INSTANCES, as on AWS.
 func (s *Service) CreateDeployment(ctx context.Context, in *shape.CreateDeploymentInput) (*shape.CreateDeploymentOutput, error) {
+	return s.createDeployment(ctx, in, newDeploymentID())
+}
+
+// createDeployment creates the deployment id; when a deployment id exists
+// already it answers that one and creates nothing (a pipeline action's
+// deployment, asked for again after a restart).
+func (s *Service) createDeployment(ctx context.Context, in *shape.CreateDeploymentInput, id string) (*shape.CreateDeploymentOutput, error) {
 	if err := checkAppName(in.ApplicationName); err != nil {
 		return nil, err
 	}
@@ -144,9 +151,11 @@ func (s *Service) CreateDeployment(ctx context.Context, in *shape.CreateDeployme
 		return nil, err
 	}
 	l.ETag = &etag
-	id := newDeploymentID()
 	now := s.now()
 	err = s.update(ctx, func(tx Tx) error {
+		if _, exists, err := load(tx, deploymentKey(id), &deployment{}); err != nil || exists {
+			return err
+		}
 		g, _, err := getGroup(tx, app, name)
 		if err != nil {
 			return err

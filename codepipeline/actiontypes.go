@@ -43,7 +43,7 @@ var actionTypes = []actionType{
 	{id: ActionTypeID{"Test", "AWS", "CodeBuild", "1"}, kind: kindBuild, minIn: 1, maxIn: 5, maxOut: 5, config: []configProperty{
 		{name: "ProjectName", required: true, key: true, queryable: true}, {name: "PrimarySource"}, {name: "EnvironmentVariables"}, {name: "BatchEnabled"}, {name: "CombineArtifacts"},
 	}},
-	{id: ActionTypeID{"Deploy", "AWS", "CodeDeploy", "1"}, minIn: 1, maxIn: 1, config: []configProperty{
+	{id: ActionTypeID{"Deploy", "AWS", "CodeDeploy", "1"}, kind: kindSource, minIn: 1, maxIn: 1, config: []configProperty{
 		{name: "ApplicationName", required: true, key: true}, {name: "DeploymentGroupName", required: true, key: true},
 	}},
 	{id: ActionTypeID{"Deploy", "AWS", "S3", "1"}, kind: kindSource, minIn: 1, maxIn: 1, config: []configProperty{

@@ -202,6 +202,8 @@ func (s *Service) runSourceSafely(ctx context.Context, r *ActionRun, bucket stri
 		return s.runS3Source(ctx, r, bucket)
 	case t.Category == "Deploy" && t.Provider == "S3":
 		return s.runS3Deploy(ctx, r)
+	case isCodeDeploy(t):
+		return s.runCodeDeploy(ctx, r)
 	}
 	return s.runSource(ctx, r, bucket)
 }

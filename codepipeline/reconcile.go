@@ -149,6 +149,9 @@ func (s *Service) carryOut(ef effect, def *definition) {
 		switch k {
 		case kindSource:
 			s.tasks.cancel(ef.run.ID)
+			if isCodeDeploy(ef.run.Input.ActionTypeID) {
+				s.stopDeployment(ef.run)
+			}
 		case kindBuild:
 			s.stopBuild(ef.run, ef.text)
 		default:

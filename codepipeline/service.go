@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/pipewright/pipewright/artifacts"
 	"github.com/pipewright/pipewright/codebuild"
+	"github.com/pipewright/pipewright/codedeploy"
 	"github.com/pipewright/pipewright/engine"
 	"github.com/pipewright/pipewright/jobs"
 )
@@ -23,6 +24,8 @@ type Config struct {
 	Jobs   *jobs.Manager
 	// Builds runs the builds of CodeBuild actions (nil: they fail).
 	Builds *codebuild.Service
+	// Deploys runs the deployments of CodeDeploy actions (nil: they fail).
+	Deploys *codedeploy.Service
 	// Logs serves the logs of Commands actions as CloudWatch Logs streams
 	// (nil: none).
 	Logs      LogStreams
@@ -43,13 +46,14 @@ type Config struct {
 
 // Service implements the CodePipeline operations and runs executions.
 type Service struct {
-	cfg    Config
-	store  Store
-	engine *engine.Engine
-	jobs   *jobs.Manager
-	builds *codebuild.Service
-	log    *slog.Logger
-	tasks  *tasks
+	cfg     Config
+	store   Store
+	engine  *engine.Engine
+	jobs    *jobs.Manager
+	builds  *codebuild.Service
+	deploys *codedeploy.Service
+	log     *slog.Logger
+	tasks   *tasks
 
 	defsMu sync.Mutex
 	defs   map[defKey]*definition
@@ -86,7 +90,7 @@ func New(cfg Config) *Service {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{
-		cfg: cfg, store: cfg.Store, engine: cfg.Engine, jobs: cfg.Jobs, builds: cfg.Builds, log: cfg.Log, tasks: newTasks(),
+		cfg: cfg, store: cfg.Store, engine: cfg.Engine, jobs: cfg.Jobs, builds: cfg.Builds, deploys: cfg.Deploys, log: cfg.Log, tasks: newTasks(),
 		defs: map[defKey]*definition{}, archives: map[archiveKey]ArtifactRef{},
 	}
 	s.collector = newCollector(s)

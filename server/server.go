@@ -205,7 +205,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Region: cfg.Region, AccountID: cfg.AccountID, MaxBuilds: cfg.MaxBuilds, Users: users, Minute: cfg.BuildMinute, BaseURL: s.baseURL, Now: cfg.Now, Log: cfg.Log,
 	})
 	cp := codepipeline.New(codepipeline.Config{
-		Store: db.CodePipeline(), Engine: eng, Jobs: jm, Builds: s.cb, Logs: lg, Artifacts: arts,
+		Store: db.CodePipeline(), Engine: eng, Jobs: jm, Builds: s.cb, Deploys: deploy, Logs: lg, Artifacts: arts,
 		GitRoot: cfg.GitRoot, TempDir: work, Timeouts: cfg.Timeouts, Retention: cfg.Retention,
 		Region: cfg.Region, AccountID: cfg.AccountID, Log: cfg.Log, Now: cfg.Now,
 	})
