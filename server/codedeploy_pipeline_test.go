@@ -3,6 +3,7 @@ package server_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cd "github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdt "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	cp "github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 
 	"github.com/pipewright/pipewright/server"
@@ -91,4 +93,68 @@ func deployRun(t *testing.T, ts *testServer, pipeline, id string) types.ActionEx
 	}
 	t.Fatalf("execution %s has no Deploy action", id)
 	return types.ActionExecutionDetail{}
+}
+
+// TestCodeDeployActionAbandonAndRestart: on a pipeline tagged
+// pipewright:abandon-cancels-jobs an abandon stops the action's deployment;
+// a server restart while the deployment's hook runs carries the action on
+// with the same deployment, never a second one.
+func TestCodeDeployActionAbandonAndRestart(t *testing.T) {
+	if inAgentNetns(t) {
+		return
+	}
+	opt := func(c *server.Config) { c.HostPollWait = 2 * time.Second }
+	ts := startServer(t, opt)
+	c := deployFixture(t, ts, "CodeDeployDefault.OneAtATime")
+	host := "arn:aws:iam::000000000000:user/host-1"
+	registerHost(t, ts, "host-1", host, deployTag)
+	out := t.TempDir()
+	stop := startAWSAgent(t, ts.url, t.TempDir(), host)
+	defer func() { stop(time.Now().Add(20 * time.Second)) }()
+
+	ts.gitRepo("site", map[string]string{"appspec.yml": appspec(out, map[string]string{"BeforeInstall": "scripts/slow.sh"}),
+		"scripts/slow.sh": "#!/bin/sh\ntouch " + out + "/started-$DEPLOYMENT_ID\nsleep 5\n", "site/index.html": "v1\n"})
+	tags := []types.Tag{{Key: aws.String("pipewright:abandon-cancels-jobs"), Value: aws.String("true")}}
+	id := ts.createPipeline(declaration("cdp", "site", "", stage("Deploy", codeDeployAction("Deploy"))), tags...)
+	dep := runningDeployment(t, out)
+	if _, err := ts.client.StopPipelineExecution(ctx, &cp.StopPipelineExecutionInput{PipelineName: aws.String("cdp"), PipelineExecutionId: &id, Abandon: true, Reason: aws.String("enough")}); err != nil {
+		t.Fatalf("StopPipelineExecution: %v", err)
+	}
+	ts.waitStatus("cdp", id, types.PipelineExecutionStatusStopped, 30*time.Second)
+	waitDeployment(t, c, dep, cdt.DeploymentStatusStopped, 30*time.Second)
+
+	id2 := ts.start("cdp")
+	dep2 := runningDeployment(t, out, dep)
+	ts.restartSameAddr(opt)
+	ts.waitStatus("cdp", id2, types.PipelineExecutionStatusSucceeded, 60*time.Second)
+	run := deployRun(t, ts, "cdp", id2)
+	if got := aws.ToString(run.Output.ExecutionResult.ExternalExecutionId); got != dep2 {
+		t.Errorf("after the restart the action's deployment is %s, want %s", got, dep2)
+	}
+	waitDeployment(t, c, dep2, cdt.DeploymentStatusSucceeded, 5*time.Second)
+	list, err := c.ListDeployments(ctx, &cd.ListDeploymentsInput{ApplicationName: aws.String("web"), DeploymentGroupName: aws.String("fleet")})
+	if err != nil {
+		t.Fatalf("ListDeployments: %v", err)
+	}
+	if len(list.Deployments) != 2 {
+		t.Errorf("deployments %v, want %s and %s only", list.Deployments, dep, dep2)
+	}
+}
+
+// runningDeployment waits until a deployment other than those seen has
+// started its slow hook (out/started-ID), and returns its id.
+func runningDeployment(t *testing.T, out string, seen ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		names, _ := filepath.Glob(filepath.Join(out, "started-*"))
+		for _, n := range names {
+			if dep := strings.TrimPrefix(filepath.Base(n), "started-"); !slices.Contains(seen, dep) {
+				return dep
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no deployment started its hook within 60s")
+	return ""
 }
