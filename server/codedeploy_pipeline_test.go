@@ -158,3 +158,43 @@ func runningDeployment(t *testing.T, out string, seen ...string) string {
 	t.Fatalf("no deployment started its hook within 60s")
 	return ""
 }
+
+// TestCodeDeployActionStopModes: without pipewright:abandon-cancels-jobs
+// an abandon leaves the deployment running to its end, as on AWS; a
+// stop-and-wait waits for the deployment before the execution is Stopped.
+func TestCodeDeployActionStopModes(t *testing.T) {
+	if inAgentNetns(t) {
+		return
+	}
+	ts := startServer(t, func(c *server.Config) { c.HostPollWait = 2 * time.Second })
+	c := deployFixture(t, ts, "CodeDeployDefault.OneAtATime")
+	host := "arn:aws:iam::000000000000:user/host-1"
+	registerHost(t, ts, "host-1", host, deployTag)
+	out := t.TempDir()
+	stop := startAWSAgent(t, ts.url, t.TempDir(), host)
+	defer func() { stop(time.Now().Add(20 * time.Second)) }()
+
+	ts.gitRepo("site", map[string]string{"appspec.yml": appspec(out, map[string]string{"BeforeInstall": "scripts/slow.sh"}),
+		"scripts/slow.sh": "#!/bin/sh\ntouch " + out + "/started-$DEPLOYMENT_ID\nsleep 3\n", "site/index.html": "v1\n"})
+	id := ts.createPipeline(declaration("cdp", "site", "", stage("Deploy", codeDeployAction("Deploy"))))
+	dep := runningDeployment(t, out)
+	if _, err := ts.client.StopPipelineExecution(ctx, &cp.StopPipelineExecutionInput{PipelineName: aws.String("cdp"), PipelineExecutionId: &id, Abandon: true}); err != nil {
+		t.Fatalf("StopPipelineExecution abandon: %v", err)
+	}
+	ts.waitStatus("cdp", id, types.PipelineExecutionStatusStopped, 30*time.Second)
+	waitDeployment(t, c, dep, cdt.DeploymentStatusSucceeded, 30*time.Second)
+
+	id2 := ts.start("cdp")
+	dep2 := runningDeployment(t, out, dep)
+	if _, err := ts.client.StopPipelineExecution(ctx, &cp.StopPipelineExecutionInput{PipelineName: aws.String("cdp"), PipelineExecutionId: &id2}); err != nil {
+		t.Fatalf("StopPipelineExecution: %v", err)
+	}
+	ts.waitStatus("cdp", id2, types.PipelineExecutionStatusStopped, 30*time.Second)
+	got, err := c.GetDeployment(ctx, &cd.GetDeploymentInput{DeploymentId: aws.String(dep2)})
+	if err != nil || got.DeploymentInfo.Status != cdt.DeploymentStatusSucceeded {
+		t.Fatalf("when the stop-and-wait ended, the deployment %s was %+v (%v)", dep2, got, err)
+	}
+	if run := deployRun(t, ts, "cdp", id2); run.Status != types.ActionExecutionStatusSucceeded {
+		t.Errorf("the waited-for Deploy action: %s", run.Status)
+	}
+}
