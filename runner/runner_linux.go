@@ -687,6 +687,7 @@ func (p *Process) killAll() error {
 	p.rememberMembers()
 	deadline := time.Now().Add(killTimeout)
 	var err error
+	settled := false
 	for {
 		if p.cg != nil {
 			if err = p.cg.killAll(deadline); err != nil {
@@ -703,7 +704,15 @@ func (p *Process) killAll() error {
 			break
 		}
 		if len(killed) == 0 && (p.cg == nil || p.cg.empty()) {
-			break
+			if p.cg != nil || p.helper != nil || settled {
+				break
+			}
+			// Only scans find this tree's processes: one that a member
+			// was creating as it died can show up a moment after the
+			// last scan, so one more scan follows a short pause.
+			settled = true
+			time.Sleep(settleFor)
+			continue
 		}
 		if time.Now().After(deadline) {
 			err = fmt.Errorf("runner: tree %s: %d processes survived SIGKILL for %s", p.id, len(killed), killTimeout)
@@ -790,3 +799,7 @@ func (r *Runner) Reap(h Handle) error {
 	}
 	return errors.Join(errs...)
 }
+
+// settleFor is how long a kill of a tree that only scans find (no cgroup,
+// no PID namespace) waits before its last scan.
+const settleFor = 20 * time.Millisecond
