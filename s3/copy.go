@@ -2,7 +2,6 @@ package s3
 
 import (
 	"encoding/xml"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -41,17 +40,25 @@ type copyObjectResult struct {
 	ChecksumSHA256 string   `xml:"ChecksumSHA256,omitempty"`
 }
 
+// copySourceObject is the object x-amz-copy-source names, once it meets
+// the request's x-amz-copy-source-if-* conditions.
+func (h *Handler) copySourceObject(q *request) (bucket, key string, src artifacts.Object, err error) {
+	if bucket, key, err = copySource(q); err != nil {
+		return
+	}
+	if src, err = h.cfg.Store.HeadObject(q.ctx, bucket, key); err != nil {
+		return bucket, key, src, storeError(err, bucket, key)
+	}
+	if checkConditions(q.Request, src, "X-Amz-Copy-Source-") != 0 {
+		err = errPrecondition
+	}
+	return
+}
+
 func (h *Handler) copyObject(q *request) error {
-	sb, sk, err := copySource(q)
+	sb, sk, _, err := h.copySourceObject(q)
 	if err != nil {
 		return err
-	}
-	src, err := h.cfg.Store.HeadObject(q.ctx, sb, sk)
-	if err != nil {
-		return storeError(err, sb, sk)
-	}
-	if status := checkConditions(q.Request, src, "X-Amz-Copy-Source-"); status != 0 {
-		return errPrecondition
 	}
 	directive := strings.ToUpper(q.Header.Get("X-Amz-Metadata-Directive"))
 	if directive != "" && directive != "COPY" && directive != "REPLACE" {
@@ -73,11 +80,11 @@ func (h *Handler) copyObject(q *request) error {
 		put.Checksum, put.ContentMD5 = nil, ""
 		opt.Put = put
 	}
-	if inm := q.Header.Get("If-None-Match"); inm != "" && inm != "*" {
-		return newErr(http.StatusNotImplemented, "NotImplemented", "A header you provided implies functionality that is not implemented").
-			with("Header", "If-None-Match")
+	cond, err := writeConditions(q)
+	if err != nil {
+		return err
 	}
-	opt.Put.IfNoneMatch, opt.Put.IfMatch = q.Header.Get("If-None-Match"), q.Header.Get("If-Match")
+	opt.Put.IfNoneMatch, opt.Put.IfMatch = cond.IfNoneMatch, cond.IfMatch
 	if alg := strings.ToUpper(q.Header.Get("X-Amz-Checksum-Algorithm")); alg != "" {
 		if !isAlgorithm(alg) {
 			return invalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")

@@ -68,12 +68,11 @@ func putOptions(q *request) (artifacts.PutOptions, error) {
 	default:
 		return opt, invalidRequest("Value for x-amz-checksum-type header is invalid.")
 	}
-	if inm := h.Get("If-None-Match"); inm != "" && inm != "*" {
-		return opt, newErr(http.StatusNotImplemented, "NotImplemented", "A header you provided implies functionality that is not implemented").
-			with("Header", "If-None-Match")
+	cond, err := writeConditions(q)
+	if err != nil {
+		return opt, err
 	}
-	opt.IfNoneMatch = h.Get("If-None-Match")
-	opt.IfMatch = h.Get("If-Match")
+	opt.IfNoneMatch, opt.IfMatch = cond.IfNoneMatch, cond.IfMatch
 	return opt, nil
 }
 
@@ -206,4 +205,15 @@ func setChecksumHeader(w http.ResponseWriter, alg, value, typ string) {
 	if typ != "" {
 		w.Header().Set("X-Amz-Checksum-Type", typ)
 	}
+}
+
+// writeConditions reads a write's If-Match and If-None-Match: S3 takes
+// only "*" for the latter.
+func writeConditions(q *request) (artifacts.Conditions, error) {
+	c := artifacts.Conditions{IfNoneMatch: q.Header.Get("If-None-Match"), IfMatch: q.Header.Get("If-Match")}
+	if c.IfNoneMatch != "" && c.IfNoneMatch != "*" {
+		return c, newErr(http.StatusNotImplemented, "NotImplemented", "A header you provided implies functionality that is not implemented").
+			with("Header", "If-None-Match")
+	}
+	return c, nil
 }

@@ -49,11 +49,8 @@ func (h *Handler) uploadPart(q *request) error {
 	if err != nil {
 		return err
 	}
-	if q.ContentLength < 0 && q.payload.Size() < 0 {
-		return errMissingLength
-	}
-	if q.payload.Size() > maxObjectSize {
-		return errEntityTooLarge
+	if err := checkLength(q); err != nil {
+		return err
 	}
 	opt, err := putOptions(q)
 	if err != nil {
@@ -90,16 +87,9 @@ func (h *Handler) uploadPartCopy(q *request) error {
 	if err != nil {
 		return err
 	}
-	sb, sk, err := copySource(q)
+	sb, sk, src, err := h.copySourceObject(q)
 	if err != nil {
 		return err
-	}
-	src, err := h.cfg.Store.HeadObject(q.ctx, sb, sk)
-	if err != nil {
-		return storeError(err, sb, sk)
-	}
-	if status := checkConditions(q.Request, src, "X-Amz-Copy-Source-"); status != 0 {
-		return errPrecondition
 	}
 	first, last := int64(0), int64(-1)
 	if rv := q.Header.Get("X-Amz-Copy-Source-Range"); rv != "" {
@@ -159,10 +149,9 @@ func (h *Handler) completeUpload(q *request) error {
 		sum := p.ChecksumCRC32 + p.ChecksumCRC32C + p.ChecksumCRC64NVME + p.ChecksumSHA1 + p.ChecksumSHA256
 		parts = append(parts, artifacts.CompletedPart{Number: p.PartNumber, ETag: p.ETag, Checksum: sum})
 	}
-	cond := artifacts.Conditions{IfNoneMatch: q.Header.Get("If-None-Match"), IfMatch: q.Header.Get("If-Match")}
-	if cond.IfNoneMatch != "" && cond.IfNoneMatch != "*" {
-		return newErr(http.StatusNotImplemented, "NotImplemented", "A header you provided implies functionality that is not implemented").
-			with("Header", "If-None-Match")
+	cond, err := writeConditions(q)
+	if err != nil {
+		return err
 	}
 	uploadID := q.param("uploadId")
 	o, err := h.cfg.Store.CompleteUploadIf(q.ctx, q.bucket, q.key, uploadID, parts, cond)

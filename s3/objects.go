@@ -10,11 +10,8 @@ import (
 )
 
 func (h *Handler) putObject(q *request) error {
-	if q.ContentLength < 0 && q.payload.Size() < 0 {
-		return errMissingLength
-	}
-	if q.payload.Size() > maxObjectSize {
-		return errEntityTooLarge
+	if err := checkLength(q); err != nil {
+		return err
 	}
 	opt, err := putOptions(q)
 	if err != nil {
@@ -36,6 +33,18 @@ func (h *Handler) putObject(q *request) error {
 // maxObjectSize is the largest object one PutObject or UploadPart takes:
 // 5 GiB, S3's limit.
 const maxObjectSize = 5 << 30
+
+// checkLength refuses, before any of it is read, a body that announces no
+// length or more than maxObjectSize (bodyOf cuts off one that lies).
+func checkLength(q *request) error {
+	if q.ContentLength < 0 && q.payload.Size() < 0 {
+		return errMissingLength
+	}
+	if q.payload.Size() > maxObjectSize {
+		return errEntityTooLarge
+	}
+	return nil
+}
 
 func (h *Handler) headObject(q *request) error { return h.serveObject(q, false) }
 
