@@ -120,13 +120,7 @@ func (s *Store) UploadPart(ctx context.Context, bucket, key, uploadID string, nu
 	if err != nil {
 		return Part{}, err
 	}
-	id, err := s.streamContent(body, opt.Size, d, func() error {
-		var sent string
-		if opt.Checksum != nil {
-			sent = opt.Checksum()
-		}
-		return d.verify(opt.ContentMD5, sentAlg, sent)
-	})
+	id, err := s.streamContent(body, opt.Size, d, opt.digestCheck(d, sentAlg))
 	if err != nil {
 		return Part{}, err
 	}

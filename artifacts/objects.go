@@ -47,6 +47,18 @@ type PutOptions struct {
 	SHA256 string
 }
 
+// digestCheck is the check, once a body written through d has ended, of
+// the Content-MD5 and the alg checksum opt says the client sent.
+func (opt PutOptions) digestCheck(d *digester, alg string) func() error {
+	return func() error {
+		var sent string
+		if opt.Checksum != nil {
+			sent = opt.Checksum()
+		}
+		return d.verify(opt.ContentMD5, alg, sent)
+	}
+}
+
 // PutObject stores the body under bucket/key, replacing any object there,
 // and returns the new object. The body is streamed to disk while its
 // digests are computed; a Content-MD5 or checksum that does not match is a
@@ -68,13 +80,7 @@ func (s *Store) PutObject(ctx context.Context, bucket, key string, body io.Reade
 	if _, err := s.HeadBucket(ctx, bucket); err != nil {
 		return Object{}, err
 	}
-	id, err := s.streamContent(body, opt.Size, d, func() error {
-		var sent string
-		if opt.Checksum != nil {
-			sent = opt.Checksum()
-		}
-		return d.verify(opt.ContentMD5, alg, sent)
-	})
+	id, err := s.streamContent(body, opt.Size, d, opt.digestCheck(d, alg))
 	if err != nil {
 		return Object{}, err
 	}
