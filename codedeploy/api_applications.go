@@ -19,6 +19,18 @@ type application struct {
 // batchLimit is how many names a BatchGet operation takes.
 const batchLimit = 100
 
+// checkBatch refuses a BatchGet of no names (the exception required, with
+// msg) or of more than batchLimit.
+func checkBatch(n int, required, msg string) error {
+	if n == 0 {
+		return apiError(required, "%s", msg)
+	}
+	if n > batchLimit {
+		return apiError(excBatchLimitExceeded, "The maximum number of names or IDs allowed for this request (%d) was exceeded", batchLimit)
+	}
+	return nil
+}
+
 func appKey(name string) Key { return Key{Kind: KindApplication, Name: name} }
 
 // checkAppName refuses a missing or malformed application name.
@@ -95,11 +107,8 @@ func (s *Service) GetApplication(ctx context.Context, in *shape.GetApplicationIn
 // BatchGetApplications answers up to 100 applications; one that does not
 // exist fails the whole request, as on AWS.
 func (s *Service) BatchGetApplications(ctx context.Context, in *shape.BatchGetApplicationsInput) (*shape.BatchGetApplicationsOutput, error) {
-	if len(in.ApplicationNames) == 0 {
-		return nil, apiError(excApplicationNameRequired, "The application names must be specified")
-	}
-	if len(in.ApplicationNames) > batchLimit {
-		return nil, apiError(excBatchLimitExceeded, "The maximum number of names or IDs allowed for this request (%d) was exceeded", batchLimit)
+	if err := checkBatch(len(in.ApplicationNames), excApplicationNameRequired, "The application names must be specified"); err != nil {
+		return nil, err
 	}
 	out := &shape.BatchGetApplicationsOutput{ApplicationsInfo: []shape.ApplicationInfo{}}
 	err := s.view(ctx, func(tx Tx) error {

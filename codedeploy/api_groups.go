@@ -248,11 +248,8 @@ func (s *Service) BatchGetDeploymentGroups(ctx context.Context, in *shape.BatchG
 	if err := checkAppName(in.ApplicationName); err != nil {
 		return nil, err
 	}
-	if len(in.DeploymentGroupNames) == 0 {
-		return nil, apiError(excGroupNameRequired, "The deployment group names must be specified")
-	}
-	if len(in.DeploymentGroupNames) > batchLimit {
-		return nil, apiError(excBatchLimitExceeded, "The maximum number of names or IDs allowed for this request (%d) was exceeded", batchLimit)
+	if err := checkBatch(len(in.DeploymentGroupNames), excGroupNameRequired, "The deployment group names must be specified"); err != nil {
+		return nil, err
 	}
 	out := &shape.BatchGetDeploymentGroupsOutput{DeploymentGroupsInfo: []shape.DeploymentGroupInfo{}}
 	var missing []string

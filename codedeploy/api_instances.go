@@ -222,11 +222,8 @@ func (s *Service) GetOnPremisesInstance(ctx context.Context, in *shape.GetOnPrem
 // BatchGetOnPremisesInstances answers up to 100 instances; names of none
 // are left out.
 func (s *Service) BatchGetOnPremisesInstances(ctx context.Context, in *shape.BatchGetOnPremisesInstancesInput) (*shape.BatchGetOnPremisesInstancesOutput, error) {
-	if len(in.InstanceNames) == 0 {
-		return nil, apiError(excInstanceNameRequired, "At least one on-premises instance name must be specified")
-	}
-	if len(in.InstanceNames) > batchLimit {
-		return nil, apiError(excBatchLimitExceeded, "The maximum number of names or IDs allowed for this request (%d) was exceeded", batchLimit)
+	if err := checkBatch(len(in.InstanceNames), excInstanceNameRequired, "At least one on-premises instance name must be specified"); err != nil {
+		return nil, err
 	}
 	out := &shape.BatchGetOnPremisesInstancesOutput{InstanceInfos: []shape.InstanceInfo{}}
 	err := s.view(ctx, func(tx Tx) error {
