@@ -65,7 +65,7 @@ func (s *Store) CopyObject(ctx context.Context, srcBucket, srcKey, dstBucket, ds
 		}
 		rec := src
 		rec.Bucket, rec.Key, rec.Modified = dstBucket, dstKey, time.Now().UTC()
-		rec.ETag, rec.Parts, rec.PartSizes = src.MD5, 0, nil
+		rec.ETag, rec.PartSizes = src.MD5, nil
 		rec.ChecksumAlgorithm, rec.Checksum, rec.ChecksumType = alg, sum, FullObject
 		if opt.ReplaceMetadata {
 			rec.ContentType, rec.Headers, rec.Metadata = opt.Put.ContentType, opt.Put.Headers, opt.Put.Metadata

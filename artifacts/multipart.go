@@ -312,7 +312,7 @@ func (s *Store) assemble(u UploadRecord, recs []PartRecord) (Object, error) {
 		Bucket: u.Bucket, Key: u.Key, Size: size, Modified: time.Now().UTC(),
 		ETag:        fmt.Sprintf("%s-%d", hex.EncodeToString(em.Sum(nil)), n),
 		ContentType: u.ContentType, Headers: u.Headers, Metadata: u.Metadata,
-		ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType, Parts: n, PartSizes: sizes, TagCount: len(u.Tags),
+		ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType, PartSizes: sizes, TagCount: len(u.Tags),
 	}
 	if obj.ChecksumAlgorithm == "" {
 		obj.ChecksumAlgorithm = CRC64NVME

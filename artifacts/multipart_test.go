@@ -82,7 +82,7 @@ func TestMultipartUpload(t *testing.T) {
 	wm := md5.Sum(whole)
 	h := crc64.New(crc64.MakeTable(0x9a6c9329ac4bc9b5))
 	h.Write(whole)
-	if obj.ETag != multipartETag(p1, p2, p3) || obj.Parts != 3 || obj.Size != int64(len(whole)) || obj.SHA256 != hex.EncodeToString(sh[:]) || obj.MD5 != hex.EncodeToString(wm[:]) {
+	if obj.ETag != multipartETag(p1, p2, p3) || obj.Parts() != 3 || obj.Size != int64(len(whole)) || obj.SHA256 != hex.EncodeToString(sh[:]) || obj.MD5 != hex.EncodeToString(wm[:]) {
 		t.Errorf("completed object = %+v, want ETag %s", obj, multipartETag(p1, p2, p3))
 	}
 	if obj.ChecksumAlgorithm != "CRC64NVME" || obj.ChecksumType != "FULL_OBJECT" || obj.Checksum != b64(h.Sum(nil)) {
@@ -223,7 +223,7 @@ func TestCompositeChecksumAndPartCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	whole := sha256.Sum256(slices.Concat(src, src[3:10]))
-	if c.Parts != 0 || c.ETag != obj.MD5 || c.ChecksumType != "FULL_OBJECT" || c.Checksum != b64(whole[:]) {
+	if c.Parts() != 0 || c.ETag != obj.MD5 || c.ChecksumType != "FULL_OBJECT" || c.Checksum != b64(whole[:]) {
 		t.Errorf("copy of a multipart object = %+v", c)
 	}
 }

@@ -110,7 +110,7 @@ func TestPutObjectKeepsMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if obj.ContentType != "text/plain" || obj.Headers["Cache-Control"] != "no-cache" || obj.Metadata["owner"] != "me" || obj.TagCount != 2 || obj.Parts != 0 {
+	if obj.ContentType != "text/plain" || obj.Headers["Cache-Control"] != "no-cache" || obj.Metadata["owner"] != "me" || obj.TagCount != 2 || obj.Parts() != 0 {
 		t.Errorf("HeadObject = %+v", obj)
 	}
 	f, obj2, err := s.OpenObject(ctx, "bucket", "k")

@@ -110,14 +110,16 @@ type Object struct {
 	Checksum          string `json:",omitempty"`
 	// ChecksumType is "FULL_OBJECT", "COMPOSITE" or "".
 	ChecksumType string `json:",omitempty"`
-	// Parts is the number of parts of a multipart object, 0 otherwise.
-	Parts int `json:",omitempty"`
 	// PartSizes are the sizes of a multipart object's parts, in order
-	// (GetObject's partNumber reads one of them).
+	// (GetObject's partNumber reads one of them); nil for an object not
+	// uploaded in parts.
 	PartSizes []int64 `json:",omitempty"`
 	// TagCount is the number of the object's tags.
 	TagCount int `json:",omitempty"`
 }
+
+// Parts is the number of parts of a multipart object, 0 otherwise.
+func (o Object) Parts() int { return len(o.PartSizes) }
 
 // Bucket describes a bucket.
 type Bucket struct {

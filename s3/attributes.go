@@ -61,8 +61,8 @@ func (h *Handler) getObjectAttributes(q *request) error {
 		setResultChecksum(o.ChecksumAlgorithm, o.Checksum, &c.ChecksumCRC32, &c.ChecksumCRC32C, &c.ChecksumCRC64NVME, &c.ChecksumSHA1, &c.ChecksumSHA256)
 		out.Checksum = c
 	}
-	if want["ObjectParts"] && o.Parts > 0 {
-		out.ObjectParts = &partsResult{TotalPartsCount: o.Parts}
+	if want["ObjectParts"] && o.Parts() > 0 {
+		out.ObjectParts = &partsResult{TotalPartsCount: o.Parts()}
 	}
 	if want["StorageClass"] {
 		out.StorageClass = "STANDARD"

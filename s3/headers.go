@@ -185,9 +185,6 @@ func setObjectHeaders(w http.ResponseWriter, o artifacts.Object, checksums bool)
 	if o.TagCount > 0 {
 		h.Set("X-Amz-Tagging-Count", strconv.Itoa(o.TagCount))
 	}
-	if o.Parts > 0 {
-		h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(o.Parts))
-	}
 	if checksums && o.ChecksumAlgorithm != "" && o.Checksum != "" {
 		h.Set("X-Amz-Checksum-"+strings.ToLower(o.ChecksumAlgorithm), o.Checksum)
 		if o.ChecksumType != "" {

@@ -84,9 +84,9 @@ func (h *Handler) serveObject(q *request, body bool) error {
 	full := !ranged || first == 0 && last == o.Size-1
 	setObjectHeaders(q.x, o, full && strings.EqualFold(q.Header.Get("X-Amz-Checksum-Mode"), "ENABLED"))
 	hd := q.x.Header()
-	if !q.has("partNumber") {
+	if q.has("partNumber") && o.Parts() > 0 {
 		// S3 counts the parts only for a request that names one.
-		hd.Del("X-Amz-Mp-Parts-Count")
+		hd.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(o.Parts()))
 	}
 	for _, p := range [][2]string{
 		{"response-content-type", "Content-Type"}, {"response-content-language", "Content-Language"},
@@ -236,12 +236,12 @@ func partRange(o artifacts.Object, pn string) (first, last int64, err error) {
 		return 0, 0, invalidArgument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", pn)
 	}
 	sizes := o.PartSizes
-	if o.Parts == 0 {
+	if o.Parts() == 0 {
 		sizes = []int64{o.Size}
 	}
 	if n > len(sizes) {
 		return 0, 0, newErr(http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", "The requested partnumber is not satisfiable").
-			with("PartNumberRequested", pn).with("ActualPartCount", strconv.Itoa(max(o.Parts, 1)))
+			with("PartNumberRequested", pn).with("ActualPartCount", strconv.Itoa(max(o.Parts(), 1)))
 	}
 	for _, sz := range sizes[:n-1] {
 		first += sz
