@@ -13,6 +13,7 @@ import (
 
 	"github.com/pipewright/pipewright/artifacts"
 	"github.com/pipewright/pipewright/sigv4"
+	"github.com/pipewright/pipewright/wire"
 )
 
 // Config is what a Handler serves and how.
@@ -236,13 +237,6 @@ func (h *Handler) logRequest(r *http.Request, x *exchange) {
 	if x.code != "" {
 		attrs = append(attrs, slog.String("error", x.code))
 	}
-	attrs = append(attrs, slog.String("remote", r.RemoteAddr), slog.String("method", clip(r.Method)), slog.String("path", clip(r.URL.Path)))
+	attrs = append(attrs, slog.String("remote", r.RemoteAddr), slog.String("method", wire.Clip(r.Method)), slog.String("path", wire.Clip(r.URL.Path)))
 	h.cfg.Log.LogAttrs(r.Context(), level, "request", attrs...)
-}
-
-func clip(s string) string {
-	if len(s) <= 200 {
-		return s
-	}
-	return strings.ToValidUTF8(s[:200], "") + "…"
 }

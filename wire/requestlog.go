@@ -61,7 +61,7 @@ func (s *Server) logRequest(r *http.Request, x *exchange) {
 	}
 	attrs := make([]slog.Attr, 0, 9)
 	attrs = append(attrs,
-		slog.String("op", clip(r.Header.Get("X-Amz-Target"))),
+		slog.String("op", Clip(r.Header.Get("X-Amz-Target"))),
 		slog.Int("status", status),
 		slog.Float64("latencyMs", float64(time.Since(x.start).Microseconds())/1000),
 		slog.String("requestId", x.id),
@@ -74,14 +74,14 @@ func (s *Server) logRequest(r *http.Request, x *exchange) {
 	}
 	attrs = append(attrs, slog.String("remote", r.RemoteAddr))
 	if r.Method != http.MethodPost || r.URL.Path != "/" {
-		attrs = append(attrs, slog.String("method", clip(r.Method)), slog.String("path", clip(r.URL.Path)))
+		attrs = append(attrs, slog.String("method", Clip(r.Method)), slog.String("path", Clip(r.URL.Path)))
 	}
 	s.log.LogAttrs(r.Context(), level, "request", attrs...)
 }
 
-// clip cuts s to at most logClip bytes, dropping a character the cut
+// Clip cuts s to at most logClip bytes, dropping a character the cut
 // splits (and any other invalid UTF-8).
-func clip(s string) string {
+func Clip(s string) string {
 	if len(s) <= logClip {
 		return s
 	}
