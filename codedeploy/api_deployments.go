@@ -340,7 +340,9 @@ func (s *Service) ListDeployments(ctx context.Context, in *shape.ListDeployments
 // while events already handed to hosts run (they finish; the deployment
 // then ends Stopped) and Succeeded once nothing more will run. With
 // autoRollbackEnabled (or the group's DEPLOYMENT_STOP_ON_REQUEST rollback
-// event) the stopped deployment is rolled back when it ends.
+// event) the stopped deployment is rolled back when it ends. In a group
+// tagged pipewright:stop-terminates-hooks = true the running events are
+// not let finish: PostHostCommandUpdate answers them Failed.
 func (s *Service) StopDeployment(ctx context.Context, in *shape.StopDeploymentInput) (*shape.StopDeploymentOutput, error) {
 	if err := checkDeploymentID(in.DeploymentId); err != nil {
 		return nil, err
@@ -356,6 +358,9 @@ func (s *Service) StopDeployment(ctx context.Context, in *shape.StopDeploymentIn
 		}
 		d.Stop = true
 		d.StopRollback = in.GetAutoRollbackEnabled()
+		if d.TerminateHooks, err = stopTerminatesHooks(tx, d.GetApplicationName(), d.GetDeploymentGroupName()); err != nil {
+			return err
+		}
 		ended = d.settle(s.now())
 		return s.saveDeployment(tx, r, d, ended)
 	})

@@ -26,6 +26,11 @@ type deployment struct {
 	Stop bool `json:"pwStop,omitempty"`
 	// StopRollback is StopDeployment's autoRollbackEnabled.
 	StopRollback bool `json:"pwStopRollback,omitempty"`
+	// TerminateHooks is set by StopDeployment when the group was tagged
+	// pipewright:stop-terminates-hooks = true then: the hooks still running
+	// are answered Failed by PostHostCommandUpdate, which has pipewright's
+	// agent terminate them.
+	TerminateHooks bool `json:"pwTerminateHooks,omitempty"`
 	// Failing is set when the health constraints cannot be met any more:
 	// nothing more is scheduled.
 	Failing bool      `json:"pwFailing,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pipewright/pipewright/codedeploy/hostcmd"
@@ -275,21 +276,81 @@ func (h hosts) Complete(ctx context.Context, _ hostcmd.Host, token, status strin
 	return err
 }
 
-// Update answers a running command's status: InProgress while it is the
-// host's outstanding one (a stop lets running events finish), else the
-// event's recorded end.
-func (h hosts) Update(ctx context.Context, _ hostcmd.Host, token string, _ time.Time, _ *hostcmd.Envelope) (string, error) {
-	status := string(shape.LifecycleEventStatusInProgress)
-	err := h.s.onCommand(ctx, token, func(d *deployment, t *target, ev int) error {
-		if t.Command != token {
-			status = string(t.Events[ev].GetStatus())
-		}
-		return errNoChange
-	})
-	if errors.Is(err, errNoChange) {
-		err = nil
+// TagStopTerminatesHooks is the deployment group tag (value "true", in
+// any case) with which a StopDeployment terminates the hooks running on
+// pipewright's agents instead of letting them finish.
+const TagStopTerminatesHooks = "pipewright:stop-terminates-hooks"
+
+// stopTerminatesHooks reports whether the deployment group is tagged
+// pipewright:stop-terminates-hooks = true; a group that no longer exists
+// is not.
+func stopTerminatesHooks(tx Tx, app, name string) (bool, error) {
+	var g group
+	_, ok, err := load(tx, groupKey(app, name), &g)
+	if err != nil || !ok {
+		return false, err
 	}
-	return status, err
+	for _, t := range g.Tags {
+		if t.GetKey() == TagStopTerminatesHooks && strings.EqualFold(t.GetValue(), "true") {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Update answers a running command's status, holding it while it is
+// InProgress until ctx ends: Failed for the host's outstanding command
+// once its deployment is stopped with TerminateHooks, InProgress while it
+// is outstanding otherwise (a stop lets running events finish), else the
+// event's recorded end (Skipped answered as Failed). It changes nothing.
+func (h hosts) Update(ctx context.Context, _ hostcmd.Host, token string, _ time.Time, _ *hostcmd.Envelope) (string, error) {
+	// The reads outlive ctx: a hold that ends still answers what it read.
+	read := context.WithoutCancel(ctx)
+	for {
+		wake := h.s.woken()
+		status, err := h.s.commandStatus(read, token)
+		if err != nil || status != hostcmd.StatusInProgress {
+			return status, err
+		}
+		select {
+		case <-ctx.Done():
+			return status, nil
+		case <-wake:
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// commandStatus is what Update answers for token now.
+func (s *Service) commandStatus(ctx context.Context, token string) (string, error) {
+	id, inst, ev, ok := parseToken(token)
+	if !ok {
+		return "", hostcmd.ErrUnknownCommand
+	}
+	var d *deployment
+	err := s.view(ctx, func(tx Tx) (err error) {
+		d, _, err = getDeployment(tx, id)
+		return err
+	})
+	if isCode(err, excDeploymentDoesNotExist) {
+		return "", hostcmd.ErrUnknownCommand
+	}
+	if err != nil {
+		return "", err
+	}
+	t := d.target(inst)
+	switch {
+	case t == nil:
+		return "", hostcmd.ErrUnknownCommand
+	case t.Command == token && d.Stop && d.TerminateHooks:
+		return hostcmd.StatusFailed, nil
+	case t.Command == token:
+		return hostcmd.StatusInProgress, nil
+	}
+	if st := t.Events[ev].GetStatus(); st != shape.LifecycleEventStatusSkipped {
+		return string(st), nil
+	}
+	return hostcmd.StatusFailed, nil
 }
 
 // sweep fails the events whose hosts did not report within the event

@@ -54,7 +54,12 @@ type Commands interface {
 	Complete(ctx context.Context, host Host, token, status string, diagnostics *Envelope) error
 	// Update records a running command's progress (estimated is the zero
 	// time when the agent sent none) and says whether it is still wanted:
-	// InProgress, or Failed for a stopped deployment; "" says nothing.
+	// InProgress, or Failed for a stopped deployment; "" says nothing. An
+	// InProgress answer is held until it changes or ctx is done, and is
+	// then given (with a nil error, not ctx's): the service's ctx ends
+	// after Config.UpdateWait or when the service closes. Any other answer
+	// is given at once. AWS's agent never calls it; pipewright's calls it
+	// in a loop while a hook runs, and terminates the hook on Failed.
 	Update(ctx context.Context, host Host, token string, estimated time.Time, diagnostics *Envelope) (status string, err error)
 }
 

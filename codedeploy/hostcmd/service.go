@@ -28,6 +28,10 @@ var OperationNames = []string{
 // :http_read_timeout) and the server's write timeout (60 s by default).
 const DefaultPollWait = 20 * time.Second
 
+// DefaultUpdateWait is how long PostHostCommandUpdate holds an InProgress
+// answer, for the reasons DefaultPollWait is what it is.
+const DefaultUpdateWait = 20 * time.Second
+
 // Config is what a Service is built from.
 type Config struct {
 	// Commands decides what hosts do (Idle when nil).
@@ -36,6 +40,9 @@ type Config struct {
 	Signer *envelope.Signer
 	// PollWait bounds a PollHostCommand's wait (DefaultPollWait when zero).
 	PollWait time.Duration
+	// UpdateWait bounds how long a PostHostCommandUpdate holds an
+	// InProgress answer (DefaultUpdateWait when zero).
+	UpdateWait time.Duration
 	// Identify maps a request's HostIdentifier and signer to the Host the
 	// Commands are asked about; it is where a HostIdentifier is matched to
 	// a registered on-premises instance, answering ErrUnknownHost for one
@@ -59,6 +66,9 @@ func New(cfg Config) *Service {
 	if cfg.PollWait <= 0 {
 		cfg.PollWait = DefaultPollWait
 	}
+	if cfg.UpdateWait <= 0 {
+		cfg.UpdateWait = DefaultUpdateWait
+	}
 	if cfg.Identify == nil {
 		cfg.Identify = func(_ context.Context, id string, c wire.Caller) (Host, error) {
 			return Host{Identifier: id, AccessKeyID: c.AccessKeyID}, nil
@@ -69,8 +79,9 @@ func New(cfg Config) *Service {
 }
 
 // Close ends every PollHostCommand that waits, which answers {} at once, as
-// do those that come later: a server shutting down is not held up by the
-// long polls of its hosts. It is safe to call more than once.
+// do those that come later, and every PostHostCommandUpdate that holds its
+// answer, which answers it at once: a server shutting down is not held up
+// by the long polls of its hosts. It is safe to call more than once.
 func (s *Service) Close() { s.close() }
 
 // Wire returns the service as the wire layer serves it.
@@ -177,13 +188,18 @@ func (s *Service) PutHostCommandComplete(ctx context.Context, in *PutHostCommand
 	return &struct{}{}, nil
 }
 
-// PostHostCommandUpdate records progress and says whether to go on.
+// PostHostCommandUpdate records progress and says whether to go on: an
+// InProgress answer is held up to UpdateWait (less once the service
+// closes) in case it changes, any other is given at once.
 func (s *Service) PostHostCommandUpdate(ctx context.Context, in *PostHostCommandUpdateInput) (*PostHostCommandUpdateOutput, error) {
 	var est time.Time
 	if in.EstimatedCompletionTime != nil {
 		est = in.EstimatedCompletionTime.Time()
 	}
-	st, err := s.cfg.Commands.Update(ctx, tokenHost(ctx), *in.HostCommandIdentifier, est, in.Diagnostics)
+	wait, cancel := context.WithTimeout(ctx, s.cfg.UpdateWait)
+	defer cancel()
+	defer context.AfterFunc(s.closed, cancel)()
+	st, err := s.cfg.Commands.Update(wait, tokenHost(ctx), *in.HostCommandIdentifier, est, in.Diagnostics)
 	if err != nil {
 		return nil, err
 	}

@@ -315,3 +315,75 @@ func TestCloseEndsPolls(t *testing.T) {
 		}
 	}
 }
+
+// heldUpdate is a Commands whose one command runs until changed is closed,
+// and is then no longer wanted: Update holds InProgress until then, as
+// the Commands interface promises.
+type heldUpdate struct {
+	Idle
+	changed chan struct{}
+}
+
+func (h heldUpdate) Update(ctx context.Context, _ Host, token string, _ time.Time, _ *Envelope) (string, error) {
+	if token != "hc-1" {
+		return "", ErrUnknownCommand
+	}
+	select {
+	case <-h.changed:
+		return StatusFailed, nil
+	case <-ctx.Done():
+		return StatusInProgress, nil
+	}
+}
+
+// TestUpdateHolds checks that PostHostCommandUpdate holds an InProgress
+// answer: it answers Failed as soon as that is the answer, InProgress at
+// UpdateWait, and InProgress at once when the service closes, for a held
+// update and for one that comes later.
+func TestUpdateHolds(t *testing.T) {
+	const body = `{"HostCommandIdentifier":"hc-1"}`
+	timed := func(f func() any) (any, time.Duration) {
+		start := time.Now()
+		v := f()
+		return v, time.Since(start)
+	}
+
+	cmds := heldUpdate{changed: make(chan struct{})}
+	url := endpoint(t, Config{Commands: cmds, UpdateWait: 10 * time.Second})
+	time.AfterFunc(200*time.Millisecond, func() { close(cmds.changed) })
+	out, took := timed(func() any { _, out := call(t, url, "PostHostCommandUpdate", body, true); return out["CommandStatus"] })
+	if out != StatusFailed || took < 200*time.Millisecond || took > 5*time.Second {
+		t.Errorf("an update held until its command is not wanted: %v after %v, want Failed after about 200ms", out, took)
+	}
+	out, took = timed(func() any { _, out := call(t, url, "PostHostCommandUpdate", body, true); return out["CommandStatus"] })
+	if out != StatusFailed || took > time.Second {
+		t.Errorf("an update of a command not wanted: %v after %v, want Failed at once", out, took)
+	}
+
+	url = endpoint(t, Config{Commands: heldUpdate{changed: make(chan struct{})}, UpdateWait: 300 * time.Millisecond})
+	out, took = timed(func() any { _, out := call(t, url, "PostHostCommandUpdate", body, true); return out["CommandStatus"] })
+	if out != StatusInProgress || took < 300*time.Millisecond || took > 5*time.Second {
+		t.Errorf("an update held to its bound: %v after %v, want InProgress after about 300ms", out, took)
+	}
+
+	s, err := envelope.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := New(Config{Signer: s, Commands: heldUpdate{changed: make(chan struct{})}, UpdateWait: time.Minute})
+	ctx := wire.WithCaller(context.Background(), wire.Caller{AccessKeyID: testKeyID})
+	token := "hc-1"
+	time.AfterFunc(200*time.Millisecond, svc.Close)
+	for i := range 2 {
+		res, took := timed(func() any {
+			out, err := svc.PostHostCommandUpdate(ctx, &PostHostCommandUpdateInput{HostCommandIdentifier: &token})
+			if err != nil {
+				return err
+			}
+			return *out.CommandStatus
+		})
+		if res != StatusInProgress || took > 5*time.Second || i == 0 && took < 200*time.Millisecond {
+			t.Errorf("update %d held when the service closes: %v after %v, want InProgress at Close", i, res, took)
+		}
+	}
+}
