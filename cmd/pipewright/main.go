@@ -2,6 +2,7 @@
 // AWS CodePipeline API and runs the pipelines.
 //
 //	pipewright serve [flags]    run the server
+//	pipewright agent [flags]    run a CodeDeploy host agent
 //	pipewright env [flags]      print the export lines for the aws CLI and SDKs
 //	pipewright version          print the version
 //	pipewright help [command]   print the help
@@ -50,6 +51,13 @@ func run(args []string, stdout io.Writer) error {
 			defer stop()
 			err = serve(ctx, cfg, stdout, os.Stderr)
 		}
+	case "agent":
+		var cfg agentConfig
+		if cfg, err = parseAgentFlags(rest, stdout); err == nil {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			err = runAgent(ctx, cfg, os.Stderr)
+		}
 	case "env":
 		var cfg Config
 		if cfg, err = parseEnvFlags(rest, stdout); err == nil {
@@ -62,7 +70,7 @@ func run(args []string, stdout io.Writer) error {
 		case len(rest) == 0:
 			usage(stdout)
 		case len(rest) > 1 || !commandUsage(stdout, rest[0]):
-			err = &usageError{err: fmt.Errorf("no help for %q: the commands are serve, env, version and help", strings.Join(rest, " "))}
+			err = &usageError{err: fmt.Errorf("no help for %q: the commands are serve, agent, env, version and help", strings.Join(rest, " "))}
 		}
 	default:
 		err = &usageError{err: fmt.Errorf("unknown command %q", name)}

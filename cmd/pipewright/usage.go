@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // commands are the commands of pipewright, in the order help lists them.
 var commands = []struct{ name, args, summary string }{
 	{"serve", "[flags]", "run the server"},
+	{"agent", "[flags]", "run a CodeDeploy host agent that carries out deployments on this host"},
 	{"env", "[flags]", "print the export lines for the aws CLI and SDKs"},
 	{"version", "", "print the version, the commit and the Go version it was built with"},
 	{"help", "[command]", "print this help, or a command's"},
@@ -20,7 +22,7 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  pipewright %-18s %s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
 	}
-	for _, name := range []string{"serve", "env"} {
+	for _, name := range []string{"serve", "agent", "env"} {
 		fmt.Fprintln(w)
 		commandUsage(w, name)
 	}
@@ -38,6 +40,8 @@ func commandUsage(w io.Writer, name string) bool {
 		switch name {
 		case "serve":
 			printFlags(w, serveFlags(&c))
+		case "agent":
+			printFlags(w, agentFlags(&agentConfig{StopGrace: 10 * time.Second, LogLevel: "info"}))
 		case "env":
 			printFlags(w, envFlags(&c))
 		}
