@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -77,6 +78,10 @@ type Config struct {
 	// HostPollWait bounds a CodeDeploy agent's PollHostCommand (zero:
 	// hostcmd.DefaultPollWait), for tests.
 	HostPollWait time.Duration
+	// HostUpdateWait bounds how long a CodeDeploy agent's
+	// PostHostCommandUpdate holds an InProgress answer (zero: HostPollWait,
+	// itself hostcmd.DefaultUpdateWait when zero), for tests.
+	HostUpdateWait time.Duration
 	// DeployEventTimeout bounds a CodeDeploy lifecycle event handed to a
 	// host (zero: codedeploy.DefaultEventTimeout), for tests.
 	DeployEventTimeout time.Duration
@@ -197,7 +202,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	deploy := codedeploy.New(codedeploy.Config{Store: db.CodeDeploy(), Artifacts: arts, Region: cfg.Region, AccountID: cfg.AccountID,
 		EventTimeout: cfg.DeployEventTimeout, Now: cfg.Now, Log: cfg.Log})
-	hosts := hostcmd.New(hostcmd.Config{Signer: signer, PollWait: cfg.HostPollWait, Commands: deploy.Commands(), Identify: deploy.Identify})
+	hosts := hostcmd.New(hostcmd.Config{Signer: signer, Commands: deploy.Commands(), Identify: deploy.Identify,
+		PollWait:   holdWait(cfg.HostPollWait, hostcmd.DefaultPollWait, cfg.HTTP),
+		UpdateWait: holdWait(cmp.Or(cfg.HostUpdateWait, cfg.HostPollWait), hostcmd.DefaultUpdateWait, cfg.HTTP)})
 	s := &Server{cfg: cfg, log: cfg.Log, db: db, engine: eng, runner: run, jobs: jm, logs: lg}
 	s.hosts, s.deploy = hosts, deploy
 	s.cb = codebuild.New(codebuild.Config{
@@ -366,4 +373,14 @@ func (a *authenticator) Authenticate(r *http.Request, body []byte, signingName s
 		return wire.Caller{}, fmt.Errorf("verify signature: %w", err)
 	}
 	return wire.Caller{AccessKeyID: id.AccessKeyID}, nil
+}
+
+// holdWait is how long a host's long poll holds its answer: want (def
+// when zero), and at most half the HTTP write timeout, so that the answer
+// is written before the server cuts it off.
+func holdWait(want, def time.Duration, limits HTTPLimits) time.Duration {
+	if want <= 0 {
+		want = def
+	}
+	return min(want, limits.withDefaults().WriteTimeout/2)
 }
