@@ -63,7 +63,10 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/pipewright-e2e.XXXXXX")
 chmod 711 "$TMP"
 SERVER_PID=""
 WATCHDOG_PID=""
+CD_AGENTS=""
 cleanup() {
+  # shellcheck disable=SC2086
+  [ -z "$CD_AGENTS" ] || { kill -TERM $CD_AGENTS 2>/dev/null; wait $CD_AGENTS 2>/dev/null; }
   if [ -n "$WATCHDOG_PID" ]; then kill "$WATCHDOG_PID" 2>/dev/null; wait "$WATCHDOG_PID" 2>/dev/null; fi
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null

@@ -14,7 +14,8 @@
 # list-deployment-instances, a second one (DeploymentLimitExceeded),
 # stop-deployment --auto-rollback-enabled (Succeeded at once, nothing to
 # roll back), get-deployment-instance, and a second stop
-# (DeploymentAlreadyCompleted).
+# (DeploymentAlreadyCompleted). Then pipewright's agent runs on that
+# instance: a deployment, and a stop with rollback while a hook runs.
 #
 # `aws deploy push` makes its S3 client without --endpoint-url. The current
 # aws CLI gives it AWS_ENDPOINT_URL; Debian's aws CLI 2.9 predates
@@ -131,7 +132,54 @@ cd_suite() {
     $c deploy get-deployment-instance --deployment-id "$id" --instance-id "$host" --query 'instanceSummary.[status,lifecycleEvents[0].status]' --output text
   expect_error "[$L] deploy stop-deployment of a stopped deployment" DeploymentAlreadyCompletedException \
     $c deploy stop-deployment --deployment-id "$id"
+  cd_agent_suite "$c"
   rm -rf "$src" "$TMP/cd-$c.zip"
+}
+
+# cd_agent_suite CLIENT: pipewright's own agent (`pipewright agent`, the
+# credentials of the export line) carries out a deployment of the pushed
+# revision on the instance; then a deployment whose BeforeInstall hook
+# sleeps is stopped with --auto-rollback-enabled while the hook runs:
+# Pending, then Stopped, and the rollback puts the first revision back.
+cd_agent_suite() {
+  local c=$1 L root="$TMP/cd-root-$c"
+  L=$(label "$c")
+  mkdir -p "$root"
+  "$TMP/pipewright" agent --endpoint "$EP" --instance-name "$host" --root "$root" --stop-grace 1s 2>"$TMP/cd-agent-$c.log" &
+  CD_AGENTS="$CD_AGENTS $!"
+  local id
+  call "[$L] deploy create-deployment for pipewright's agent" $c deploy create-deployment --application-name "$app" --deployment-group-name prod \
+    --s3-location "bucket=$b,key=app.zip,bundleType=zip,eTag=$etag" --query deploymentId --output text
+  id=$OUT
+  wait_for "[$L] pipewright's agent carries the deployment out" 60 Succeeded \
+    $c deploy get-deployment --deployment-id "$id" --query deploymentInfo.status --output text
+  [ "$(cat "$root/srv/web/index.html" 2>/dev/null)" = "<p>hello</p>" ] && ok "[$L] the agent installed /srv/web/index.html under its root" ||
+    bad "[$L] $root/srv/web/index.html: '$(cat "$root/srv/web/index.html" 2>&1)'"
+  expect "[$L] the ApplicationStart hook's output is in its log tail" "True" \
+    $c deploy get-deployment-instance --deployment-id "$id" --instance-id "$host" \
+    --query "contains(instanceSummary.lifecycleEvents[?lifecycleEventName=='ApplicationStart'].diagnostics.logTail | [0], '[stdout]started')" --output text
+
+  printf '<p>v2</p>\n' >"$src/index.html"
+  printf '#!/bin/sh\nsleep 6\n' >"$src/scripts/slow.sh"
+  chmod +x "$src/scripts/slow.sh"
+  printf '  BeforeInstall:\n    - location: scripts/slow.sh\n      timeout: 30\n' >>"$src/appspec.yml"
+  call "[$L] deploy push of a second revision" cd_push "$c" --application-name "$app" --s3-location "s3://$b/app2.zip" --source "$src"
+  call "[$L] deploy create-deployment of it" $c deploy create-deployment --application-name "$app" --deployment-group-name prod \
+    --s3-location "bucket=$b,key=app2.zip,bundleType=zip" --query deploymentId --output text
+  id=$OUT
+  wait_for "[$L] its BeforeInstall hook runs" 30 InProgress \
+    $c deploy get-deployment-instance --deployment-id "$id" --instance-id "$host" \
+    --query "instanceSummary.lifecycleEvents[?lifecycleEventName=='BeforeInstall'].status | [0]" --output text
+  expect "[$L] deploy stop-deployment --auto-rollback-enabled while the hook runs" "Pending" \
+    $c deploy stop-deployment --deployment-id "$id" --auto-rollback-enabled --query status --output text
+  wait_for "[$L] the deployment ends Stopped once the hook has finished" 30 Stopped \
+    $c deploy get-deployment --deployment-id "$id" --query deploymentInfo.status --output text
+  call "[$L] its rollbackInfo names the rollback" $c deploy get-deployment --deployment-id "$id" --query deploymentInfo.rollbackInfo.rollbackDeploymentId --output text
+  local rb=$OUT
+  wait_for "[$L] the rollback deployment succeeds" 60 $'Succeeded\tcodeDeployRollback' \
+    $c deploy get-deployment --deployment-id "$rb" --query '[deploymentInfo.status,deploymentInfo.creator]' --output text
+  [ "$(cat "$root/srv/web/index.html" 2>/dev/null)" = "<p>hello</p>" ] && ok "[$L] the rollback put the first revision back" ||
+    bad "[$L] after the rollback $root/srv/web/index.html: '$(cat "$root/srv/web/index.html" 2>&1)'"
 }
 
 say "CodeDeploy"
