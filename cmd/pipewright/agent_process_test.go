@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cdt "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+)
+
+// uniqueMarker is a string no other process's command line holds.
+func uniqueMarker() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return "pw-marker-" + hex.EncodeToString(b)
+}
+
+// TestAgentProcessKilledMidEvent: the agent is killed -9 while a hook
+// runs; the hook's process group outlives it, and the agent started again
+// on the same root kills that group and fails the event as AWS's agent
+// does after a restart, which fails the deployment.
+func TestAgentProcessKilledMidEvent(t *testing.T) {
+	bin := buildBinary(t)
+	s := startProcServer(t, bin)
+	procFixture(t, s, "host-1")
+	root, out := t.TempDir(), t.TempDir()
+	marker := uniqueMarker()
+	started := filepath.Join(out, "started")
+	id := procDeploy(t, s, "hold.zip", map[string]string{
+		"appspec.yml":     hookAppspec(map[string]string{"BeforeInstall": "scripts/hold.sh"}, nil),
+		"scripts/hold.sh": "#!/bin/sh\ntouch " + started + "\nexec sh -c 'sleep 300; : " + marker + "'\n"})
+	a := newAgentProc(t, bin, s, "host-1", root)
+	a.start()
+	waitPath(t, started, 60*time.Second)
+
+	// The hook's leader is the marked shell (the script exec'd it), the
+	// leader of a process group of its own.
+	var pgid int
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if pids := pidsWith(marker); len(pids) == 1 {
+			pgid = pids[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no single process holds %s: %v", marker, pidsWith(marker))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(func() { syscall.Kill(-pgid, syscall.SIGKILL) })
+	if _, g, ok := procStat(pgid); !ok || g != pgid {
+		t.Fatalf("the hook's shell %d is in process group %d, want its own", pgid, g)
+	}
+	// The agent records the group as soon as the script has started; the
+	// kill must come after that, or the restart has nothing to kill.
+	waitTracked(t, root, pgid, 10*time.Second)
+
+	a.kill()
+	time.Sleep(200 * time.Millisecond)
+	members := groupMembers(pgid)
+	if !slices.Contains(members, pgid) || len(members) < 2 {
+		t.Fatalf("after the agent's kill -9 the hook's group %d has %v, want the shell and its sleep", pgid, members)
+	}
+	if _, g, _ := procStat(os.Getpid()); g == pgid {
+		t.Fatalf("the hook's group %d is the test's own", pgid)
+	}
+
+	a.start()
+	c := s.codedeploy()
+	d := waitProcDeployment(t, c, id, cdt.DeploymentStatusFailed, 60*time.Second)
+	if d.ErrorInformation == nil || d.ErrorInformation.Code != cdt.ErrorCodeHealthConstraints {
+		t.Errorf("deployment error information %+v, want HEALTH_CONSTRAINTS (its only instance failed)", d.ErrorInformation)
+	}
+	st, evs := instanceEvents(t, c, id, "host-1")
+	want := []string{"ApplicationStop=Succeeded", "DownloadBundle=Succeeded", "BeforeInstall=Failed", "Install=Skipped",
+		"AfterInstall=Skipped", "ApplicationStart=Skipped", "ValidateService=Skipped"}
+	if got := eventStatuses(evs); st != cdt.InstanceStatusFailed || !slices.Equal(got, want) {
+		t.Fatalf("instance %s, events %v, want Failed and %v", st, got, want)
+	}
+	dg := evs[2].Diagnostics
+	if dg == nil || dg.ErrorCode != cdt.LifecycleErrorCodeUnknownError ||
+		!strings.Contains(aws.ToString(dg.Message), "Failing in-progress lifecycle event after an agent restart") {
+		t.Fatalf("BeforeInstall's diagnostics %+v, want UnknownError (the agent's code 7) after an agent restart", dg)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for len(groupMembers(pgid)) > 0 || len(pidsWith(marker)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the restarted agent left the hook's group %d running: %v", pgid, groupMembers(pgid))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitTracked waits until the agent under root records process group
+// pgid as its running script's (in the ongoing-events it keeps under
+// Root/opt/codedeploy-agent/deployment-root).
+func waitTracked(t *testing.T, root string, pgid int, timeout time.Duration) {
+	t.Helper()
+	dir := filepath.Join(root, "opt", "codedeploy-agent", "deployment-root", "ongoing-events")
+	want := []byte(`"pgid":` + strconv.Itoa(pgid) + `,`)
+	deadline := time.Now().Add(timeout)
+	for {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if b, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil && bytes.Contains(b, want) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not record process group %d in %s within %v", pgid, dir, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestAgentProcessRidesOutServerRestart: the server is killed -9 while a
+// hook runs; the hook ends while the server is down, and once the server
+// is back on the same data and address the agent delivers the report it
+// kept, and the deployment carries on to Succeeded.
+func TestAgentProcessRidesOutServerRestart(t *testing.T) {
+	bin := buildBinary(t)
+	s := startProcServer(t, bin)
+	procFixture(t, s, "host-1")
+	root, out := t.TempDir(), t.TempDir()
+	started, ended := filepath.Join(out, "started"), filepath.Join(out, "ended")
+	id := procDeploy(t, s, "slow.zip", map[string]string{
+		"appspec.yml":     hookAppspec(map[string]string{"BeforeInstall": "scripts/slow.sh"}, nil),
+		"scripts/slow.sh": "#!/bin/sh\ntouch " + started + "\nsleep 3\ntouch " + ended + "\n"})
+	a := newAgentProc(t, bin, s, "host-1", root)
+	a.start()
+	waitPath(t, started, 60*time.Second)
+	s.kill()
+	if _, err := os.Stat(ended); err == nil {
+		t.Fatal("the hook ended before the server was killed")
+	}
+	waitPath(t, ended, 30*time.Second)
+	// The agent cannot deliver the end while the server is down.
+	time.Sleep(time.Second)
+
+	s.start()
+	c := s.codedeploy()
+	// The server's next life keeps the deployment running until the
+	// agent's late report arrives.
+	d := waitProcDeployment(t, c, id, cdt.DeploymentStatusSucceeded, 60*time.Second)
+	st, evs := instanceEvents(t, c, id, "host-1")
+	want := make([]string, len(procOrder))
+	for i, e := range procOrder {
+		want[i] = e + "=Succeeded"
+	}
+	if got := eventStatuses(evs); st != cdt.InstanceStatusSucceeded || !slices.Equal(got, want) {
+		t.Fatalf("instance %s, events %v, want Succeeded and %v", st, got, want)
+	}
+	if dg := evs[2].Diagnostics; dg == nil || dg.ErrorCode != cdt.LifecycleErrorCodeSuccess {
+		t.Errorf("BeforeInstall's diagnostics %+v", dg)
+	}
+	if o := d.DeploymentOverview; o == nil || o.Succeeded != 1 || o.Failed != 0 {
+		t.Errorf("deployment overview %+v", o)
+	}
+}
+
+// runBin runs the binary with args and the agent's environment, and
+// returns its exit code, stdout and stderr; it fails the test unless the
+// binary exits within timeout.
+func runBin(t *testing.T, timeout time.Duration, bin string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = agentEnv()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%v did not exit within %v: %s", args, timeout, stderr.String())
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("%v: %v", args, err)
+	}
+	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
+}
+
+// TestAgentFlags: a mistake in `pipewright agent`'s command line exits 2
+// with a message naming it; `pipewright help agent` lists the flags; an
+// instance the server does not know exits 1 naming it.
+func TestAgentFlags(t *testing.T) {
+	bin := buildBinary(t)
+	root := t.TempDir()
+	const url = "http://127.0.0.1:1"
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--instance-name", "h", "--root", root}, "--endpoint is required"},
+		{[]string{"--endpoint", url, "--root", root}, "--instance-name is required"},
+		{[]string{"--endpoint", url, "--instance-name", "h"}, "--root is required"},
+		{[]string{"--endpoint", "127.0.0.1:8080", "--instance-name", "h", "--root", root}, `--endpoint must be an http or https URL, not "127.0.0.1:8080"`},
+		{[]string{"--endpoint", "ftp://host", "--instance-name", "h", "--root", root}, `--endpoint must be an http or https URL, not "ftp://host"`},
+		{[]string{"--endpoint", "http://", "--instance-name", "h", "--root", root}, `--endpoint must be an http or https URL, not "http://"`},
+		{[]string{"--endpoint", url, "--instance-name", "h", "--root", root, "--stop-grace", "-1s"}, "--stop-grace must not be negative"},
+		{[]string{"--endpoint", url, "--instance-name", "h", "--root", root, "--log-level", "loud"}, `--log-level must be one of debug, info, warn, error, not "loud"`},
+		{[]string{"--endpoint", url, "--instance-name", "h", "--root", root, "--bogus"}, "flag provided but not defined: -bogus"},
+	} {
+		code, stdout, stderr := runBin(t, 10*time.Second, bin, append([]string{"agent"}, tc.args...)...)
+		want := "pipewright agent: " + tc.msg + "\nRun 'pipewright agent --help' for usage.\n"
+		if code != 2 || !strings.HasSuffix(stderr, want) || stdout != "" {
+			t.Errorf("agent %v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, stdout, stderr, want)
+		}
+	}
+
+	// Help exits 0, as every help does, and lists every flag.
+	for _, args := range [][]string{{"help", "agent"}, {"agent", "--help"}} {
+		code, stdout, stderr := runBin(t, 10*time.Second, bin, args...)
+		if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "pipewright agent [flags]: run a CodeDeploy host agent") {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q", args, code, stderr, stdout)
+		}
+		for _, f := range []string{"--endpoint", "--instance-name", "--root", "--region", "--stop-grace", "--log-level"} {
+			if !strings.Contains(stdout, f) {
+				t.Errorf("%v does not list %s:\n%s", args, f, stdout)
+			}
+		}
+	}
+
+	// An instance the server does not know: GetOnPremisesInstance answers
+	// InstanceNotRegisteredException, which waiting does not mend.
+	s := startProcServer(t, bin)
+	code, stdout, stderr := runBin(t, 30*time.Second, bin, "agent", "--endpoint", s.url(), "--instance-name", "ghost-host", "--root", root)
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "pipewright: agent: the on-premises instance ghost-host: ") ||
+		!strings.Contains(stderr, "InstanceNotRegisteredException") {
+		t.Errorf("an unknown instance: exit %d, stdout %q, stderr %q; want exit 1 naming ghost-host and InstanceNotRegisteredException", code, stdout, stderr)
+	}
+}
