@@ -14,9 +14,12 @@
 //	(h) server RSS with 200 concurrent sleeping builds; stopping them all
 //	(i) server RSS while a build prints 100 MB, and paging its log whole
 //	(j) PutObject and GetObject of 100 MB against `cp`, and the server's RSS
+//	(k) StopDeployment → Stopped, 5 hosts in hooks terminated after a grace
+//	(l) a CodeDeploy lifecycle event handed out → its hook's script runs
 //
 // (f)-(i) use the CodeBuild and CloudWatch Logs clients of aws-sdk-go-v2,
-// (j) its S3 client.
+// (j) its S3 client, (k) and (l) its CodeDeploy and S3 clients with
+// pipewright's CodeDeploy agent (codedeploy/agent) running in-process.
 //
 // Missed targets are reported as MISSED; the exit status is non-zero only
 // when the bench itself fails. See scripts/bench and docs/benchmarks.md.
@@ -73,6 +76,10 @@ type options struct {
 	logMB          int
 	s3MB           int
 	s3Rounds       int
+	deployHosts    int
+	deployStopN    int
+	agentGrace     time.Duration
+	hookStartN     int
 }
 
 type bench struct {
@@ -115,7 +122,11 @@ func main() {
 	flag.IntVar(&o.logMB, "log-mb", 100, "(i) megabytes (10^6 bytes) of output of the big-log build")
 	flag.IntVar(&o.s3MB, "s3-mb", 100, "(j) megabytes (10^6 bytes) of the object")
 	flag.IntVar(&o.s3Rounds, "s3-rounds", 3, "(j) rounds of cp, PutObject and GetObject (medians are reported)")
-	flag.StringVar(&o.only, "only", "abcdefghij", "which figures to measure (letters of abcdefghij; e is always measured; fghi are CodeBuild's, j S3's)")
+	flag.IntVar(&o.deployHosts, "deploy-hosts", 5, "(k) hosts, each with pipewright's agent in-process ((l) uses the first)")
+	flag.IntVar(&o.deployStopN, "deploy-stop-n", 25, "(k) deployments stopped one at a time")
+	flag.DurationVar(&o.agentGrace, "agent-stop-grace", time.Second, "(k) the agents' --stop-grace: SIGTERM to SIGKILL of a terminated hook")
+	flag.IntVar(&o.hookStartN, "hook-start-n", 50, "(l) lifecycle events timed (whole deployments of 5 hooks, one at a time)")
+	flag.StringVar(&o.only, "only", "abcdefghijkl", "which figures to measure (letters of abcdefghijkl; e is always measured; fghi are CodeBuild's, j S3's, kl CodeDeploy's)")
 	flag.BoolVar(&o.pprof, "pprof", false, "diagnose instead of measure: run cmd/pwbench/profserve (the same server with pprof hooks, built with go build) and keep a CPU profile and an execution trace of each figure in the temp dir (implies -keep)")
 	flag.StringVar(&o.tmpdir, "tmpdir", "", "where the temporary directory (the server's --data, fifos, files) is created (default $TMPDIR or /tmp)")
 	flag.StringVar(&o.serverFlags, "server-flags", "", "more flags for `pipewright serve`, space-separated (e.g. \"--log-level warn\"), to see what a setting costs")
@@ -298,6 +309,11 @@ func run(ctx context.Context, o options) (err error) {
 		stopProf()
 		if err != nil {
 			return fmt.Errorf("(j): %w", err)
+		}
+	}
+	if want('k') || want('l') {
+		if err := b.runCodeDeploy(ctx, r, want); err != nil {
+			return err
 		}
 	}
 	r.elapsed = time.Since(started)

@@ -40,6 +40,8 @@ type results struct {
 	h          *manyResult
 	i          *bigLogResult
 	j          *s3Result
+	k          *deployStopResult
+	l          *hookStartResult
 	rssStart   int
 	rssEnd     int
 	// rssCodeBuild is the idle VmRSS after the CodeBuild figures (0 when
@@ -210,6 +212,7 @@ func (r *results) table() string {
 		row("(e) idle RSS (VmRSS) of the server after the CodeBuild figures "+r.codeBuildRan()+" too", "≤ 40 MiB", mib(r.rssCodeBuild), r.rssCodeBuild <= targetRSSKB)
 	}
 	notes = append(notes, r.s3Rows(row)...)
+	notes = append(notes, r.codeDeployRows(row)...)
 	b.WriteString("\n")
 	for _, n := range notes {
 		b.WriteString("- " + n + "\n")
