@@ -164,6 +164,13 @@ func (a *agentProc) kill() {
 	a.cmd = nil
 }
 
+// signal sends the running agent sig.
+func (a *agentProc) signal(sig syscall.Signal) {
+	if a.cmd != nil {
+		_ = a.cmd.Process.Signal(sig)
+	}
+}
+
 // tail is the end of b, at most n bytes.
 func tail(b []byte, n int) []byte {
 	if len(b) > n {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cd "github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdt "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 )
 
@@ -146,13 +147,24 @@ func TestAgentProcessRidesOutServerRestart(t *testing.T) {
 		t.Fatal("the hook ended before the server was killed")
 	}
 	waitPath(t, ended, 30*time.Second)
-	// The agent cannot deliver the end while the server is down.
-	time.Sleep(time.Second)
-
+	// The agent keeps the end it cannot deliver; it is paused while the
+	// server comes back, to see what the server's next life shows before
+	// the late report arrives.
+	waitPendingReport(t, root, 10*time.Second)
+	a.signal(syscall.SIGSTOP)
 	s.start()
 	c := s.codedeploy()
-	// The server's next life keeps the deployment running until the
-	// agent's late report arrives.
+	dep, err := c.GetDeployment(context.Background(), &cd.GetDeploymentInput{DeploymentId: aws.String(id)})
+	if err != nil {
+		a.signal(syscall.SIGCONT)
+		t.Fatal(err)
+	}
+	_, evs := instanceEvents(t, c, id, "host-1")
+	a.signal(syscall.SIGCONT)
+	if st := dep.DeploymentInfo.Status; st != cdt.DeploymentStatusInProgress || evs[2].Status != cdt.LifecycleEventStatusInProgress {
+		t.Fatalf("after the server's restart, before the agent's report: deployment %s, events %v; want InProgress", st, eventStatuses(evs))
+	}
+
 	d := waitProcDeployment(t, c, id, cdt.DeploymentStatusSucceeded, 60*time.Second)
 	st, evs := instanceEvents(t, c, id, "host-1")
 	want := make([]string, len(procOrder))
@@ -167,6 +179,27 @@ func TestAgentProcessRidesOutServerRestart(t *testing.T) {
 	}
 	if o := d.DeploymentOverview; o == nil || o.Succeeded != 1 || o.Failed != 0 {
 		t.Errorf("deployment overview %+v", o)
+	}
+}
+
+// waitPendingReport waits until the agent under root keeps a report it
+// could not deliver (in the pending-reports it keeps under
+// Root/opt/codedeploy-agent/deployment-root).
+func waitPendingReport(t *testing.T, root string, timeout time.Duration) {
+	t.Helper()
+	dir := filepath.Join(root, "opt", "codedeploy-agent", "deployment-root", "pending-reports")
+	deadline := time.Now().Add(timeout)
+	for {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".json") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent kept no undelivered report in %s within %v", dir, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -240,5 +273,65 @@ func TestAgentFlags(t *testing.T) {
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "pipewright: agent: the on-premises instance ghost-host: ") ||
 		!strings.Contains(stderr, "InstanceNotRegisteredException") {
 		t.Errorf("an unknown instance: exit %d, stdout %q, stderr %q; want exit 1 naming ghost-host and InstanceNotRegisteredException", code, stdout, stderr)
+	}
+}
+
+// TestAgentProcessAsNonRoot runs the agent as nobody: a hook that asks to
+// run as root fails with ScriptFailed and says why, and a hook without
+// runas runs as nobody.
+func TestAgentProcessAsNonRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the test runs the agent as nobody, which needs root")
+	}
+	bin := buildBinary(t)
+	s := startProcServer(t, bin)
+	procFixture(t, s, "host-1")
+
+	// nobody can reach the binary, and owns the agent's root.
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shared := filepath.Join(dir, "pipewright")
+	if b, err := os.ReadFile(bin); err != nil || os.WriteFile(shared, b, 0o755) != nil {
+		t.Fatalf("copying the binary: %v", err)
+	}
+	root := filepath.Join(dir, "root")
+	if err := os.Mkdir(root, 0o755); err != nil || os.Chown(root, 65534, 65534) != nil {
+		t.Fatalf("the agent's root: %v", err)
+	}
+	a := newAgentProc(t, shared, s, "host-1", root)
+	a.cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+	a.start()
+	c := s.codedeploy()
+
+	id := procDeploy(t, s, "asroot.zip", map[string]string{
+		"appspec.yml":    hookAppspec(map[string]string{"BeforeInstall": "scripts/who.sh"}, map[string]string{"BeforeInstall": "root"}),
+		"scripts/who.sh": "#!/bin/sh\nid -u > " + root + "/uid-asroot\n"})
+	waitProcDeployment(t, c, id, cdt.DeploymentStatusFailed, 60*time.Second)
+	_, evs := instanceEvents(t, c, id, "host-1")
+	if got := eventStatuses(evs); len(got) != len(procOrder) || got[2] != "BeforeInstall=Failed" {
+		t.Fatalf("events %v, want BeforeInstall=Failed", got)
+	}
+	dg := evs[2].Diagnostics
+	if dg == nil || dg.ErrorCode != cdt.LifecycleErrorCodeScriptFailed || aws.ToString(dg.ScriptName) != "scripts/who.sh" ||
+		!strings.Contains(aws.ToString(dg.Message), "the agent runs as nobody, not root, and cannot run scripts as root") {
+		t.Fatalf("BeforeInstall's diagnostics %+v, want ScriptFailed saying the agent is not root", dg)
+	}
+	if _, err := os.Stat(filepath.Join(root, "uid-asroot")); err == nil {
+		t.Error("the script that asked for root ran")
+	}
+
+	id = procDeploy(t, s, "asagent.zip", map[string]string{
+		"appspec.yml":    hookAppspec(map[string]string{"BeforeInstall": "scripts/who.sh"}, nil),
+		"scripts/who.sh": "#!/bin/sh\nid -u > " + root + "/uid\necho \"$USER $HOME\" > " + root + "/user\n"})
+	waitProcDeployment(t, c, id, cdt.DeploymentStatusSucceeded, 60*time.Second)
+	if b, err := os.ReadFile(filepath.Join(root, "uid")); err != nil || string(b) != "65534\n" {
+		t.Errorf("id -u in the hook: %q %v, want 65534", b, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "user")); err != nil || string(b) != "nobody /nonexistent\n" {
+		t.Errorf("$USER $HOME in the hook: %q %v, want nobody's", b, err)
 	}
 }
