@@ -15,26 +15,39 @@ import (
 // event, and its report.
 func (a *Agent) handle(ctx context.Context, c *hostcmd.HostCommandInstance) {
 	token, name := *c.HostCommandIdentifier, *c.CommandName
-	s, err := a.specification(ctx, *c.DeploymentExecutionId)
+	// Tracked from the start: an agent that dies from here on fails the
+	// event when it starts again, instead of leaving it to the server's
+	// event timeout.
+	if err := a.track(tracking{Token: token}); err != nil {
+		a.log.Error("agent: tracking an event", "err", err)
+	}
+	var s *spec
+	err := a.retry(ctx, func() (err error) { s, err = a.specification(ctx, *c.DeploymentExecutionId); return err })
 	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
 		a.log.Warn("agent: deployment specification", "event", name, "err", err)
 		a.complete(ctx, report{Token: token, Status: hostcmd.StatusFailed, Diagnostics: diagnostics(codeUnknown, "", err.Error(), "")})
+		a.untrack(token)
 		return
 	}
 	noop := a.noop(s, name)
-	status, err := a.acknowledge(ctx, token, noop)
+	var status string
+	err = a.retry(ctx, func() (err error) { status, err = a.acknowledge(ctx, token, noop); return err })
 	if err != nil {
-		a.log.Warn("agent: acknowledging", "event", name, "err", err)
+		if ctx.Err() == nil {
+			a.log.Warn("agent: acknowledging", "event", name, "err", err)
+			a.untrack(token)
+		}
 		return
 	}
 	if status != hostcmd.StatusInProgress && status != hostcmd.StatusPending {
 		if status == hostcmd.StatusFailed && noop {
 			a.complete(ctx, report{Token: token, Status: hostcmd.StatusSucceeded, Diagnostics: diagnostics(codeSucceeded, "", "Succeeded: CompletedNoopCommand", "")})
 		}
+		a.untrack(token)
 		return
-	}
-	if err := a.track(tracking{Token: token}); err != nil {
-		a.log.Error("agent: tracking an event", "err", err)
 	}
 	a.log.Info("agent: lifecycle event", "deployment", s.DeploymentID, "event", name)
 	evCtx, cancel := context.WithCancel(ctx)
@@ -58,6 +71,23 @@ func (a *Agent) handle(ctx context.Context, c *hostcmd.HostCommandInstance) {
 	}
 	a.complete(ctx, r)
 	a.untrack(token)
+}
+
+// retry runs f until it succeeds, fails for good (an answer that
+// repeating will not change, or a specification that cannot be read), or
+// ctx ends: a server restarting is waited for.
+func (a *Agent) retry(ctx context.Context, f func() error) error {
+	back := newBackoff()
+	for {
+		err := f()
+		if err == nil || permanent(err) || isLocal(err) {
+			return err
+		}
+		a.log.Warn("agent: retrying", "err", err)
+		if !back.wait(ctx) {
+			return err
+		}
+	}
 }
 
 // specification fetches and opens the execution's specification.

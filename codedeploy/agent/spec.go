@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -37,35 +38,51 @@ type spec struct {
 	} `json:"AgentActionOverrides"`
 }
 
+// errSpec marks a specification the agent cannot use: asking again
+// does not change it.
+var errSpec = errors.New("agent: deployment specification")
+
+// isLocal reports whether err is the agent's own finding, not the
+// network's or the server's.
+func isLocal(err error) bool { return errors.Is(err, errSpec) }
+
 // parseSpec opens the answer's PKCS7/JSON envelope, checking its
-// signature, and reads the specification in it.
+// signature, and reads the specification in it; its errors are errSpec's.
 func parseSpec(out *hostcmd.GetDeploymentSpecificationOutput) (*spec, error) {
+	s, err := readSpec(out)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errSpec, err)
+	}
+	return s, nil
+}
+
+func readSpec(out *hostcmd.GetDeploymentSpecificationOutput) (*spec, error) {
 	if out.DeploymentSystem == nil || *out.DeploymentSystem != hostcmd.DeploymentSystem {
-		return nil, fmt.Errorf("agent: the deployment system is not %s", hostcmd.DeploymentSystem)
+		return nil, fmt.Errorf("the deployment system is not %s", hostcmd.DeploymentSystem)
 	}
 	ds := out.DeploymentSpecification
 	if ds == nil || ds.GenericEnvelope == nil || ds.GenericEnvelope.Format == nil || ds.GenericEnvelope.Payload == nil {
-		return nil, fmt.Errorf("agent: the answer carries no deployment specification")
+		return nil, fmt.Errorf("the answer carries no deployment specification")
 	}
 	doc, err := envelope.Verify(envelope.Envelope{Format: *ds.GenericEnvelope.Format, Payload: *ds.GenericEnvelope.Payload})
 	if err != nil {
-		return nil, fmt.Errorf("agent: deployment specification: %w", err)
+		return nil, fmt.Errorf("%w", err)
 	}
 	var s spec
 	if err := json.Unmarshal(doc, &s); err != nil {
-		return nil, fmt.Errorf("agent: deployment specification: %w", err)
+		return nil, fmt.Errorf("%w", err)
 	}
 	if s.DeploymentID == "" || !safeName(s.DeploymentID) || !safeName(s.DeploymentGroupID) {
-		return nil, fmt.Errorf("agent: deployment specification: bad DeploymentId or DeploymentGroupId")
+		return nil, fmt.Errorf("bad DeploymentId or DeploymentGroupId")
 	}
 	if s.Revision.RevisionType != "S3" || s.Revision.S3Revision == nil {
-		return nil, fmt.Errorf("agent: revision type %q is not supported: only S3 revisions are", s.Revision.RevisionType)
+		return nil, fmt.Errorf("revision type %q is not supported: only S3 revisions are", s.Revision.RevisionType)
 	}
 	if s.AppSpecFilename == "" {
 		s.AppSpecFilename = "appspec.yml"
 	}
 	if f := path.Clean(s.AppSpecFilename); strings.HasPrefix(f, "../") || f == ".." || path.IsAbs(f) {
-		return nil, fmt.Errorf("agent: AppSpecFilename %q lies outside the bundle", s.AppSpecFilename)
+		return nil, fmt.Errorf("AppSpecFilename %q lies outside the bundle", s.AppSpecFilename)
 	}
 	return &s, nil
 }
