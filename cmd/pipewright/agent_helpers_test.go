@@ -282,7 +282,7 @@ func waitProcDeployment(t *testing.T, c *cd.Client, id string, want cdt.Deployme
 				return d
 			}
 			if final || time.Now().After(deadline) {
-				t.Fatalf("deployment %s is %s (%+v), want %s; its events: %v", id, d.Status, d.ErrorInformation, want, eventReport(t, c, id))
+				t.Fatalf("deployment %s is %s (%+v), want %s; its events: %v", id, d.Status, d.ErrorInformation, want, eventReport(c, id))
 			}
 		} else if time.Now().After(deadline) {
 			t.Fatalf("GetDeployment %s: %v", id, err)
@@ -313,7 +313,7 @@ func eventStatuses(evs []cdt.LifecycleEvent) []string {
 
 // eventReport is every event of the deployment's instances with its
 // diagnostics, for a failure's message.
-func eventReport(t *testing.T, c *cd.Client, id string) string {
+func eventReport(c *cd.Client, id string) string {
 	ctx := context.Background()
 	l, err := c.ListDeploymentInstances(ctx, &cd.ListDeploymentInstancesInput{DeploymentId: aws.String(id)})
 	if err != nil {
