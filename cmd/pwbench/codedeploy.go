@@ -19,6 +19,7 @@ import (
 	cd "github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdt "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 
 	"github.com/pipewright/pipewright/codedeploy/agent"
 )
@@ -58,6 +59,34 @@ type deployFleet struct {
 	// pgids are the process groups of the (k) hooks, killed at the end
 	// should any be left.
 	pgids []int
+	// retried counts the calls of the current figure asked again after
+	// a transport error.
+	retried retried
+}
+
+// retried counts calls that failed in transport and were asked again, and
+// keeps the first such error, to report beside a figure.
+type retried struct {
+	n     int
+	first string
+}
+
+// again calls fn, and once more when it failed in transport rather than
+// with an answer of the server (aws-sdk-go-v2 sometimes reads a 200's body
+// from a kept-alive connection its transport has just closed, "use of
+// closed network connection"); fn must be safe to repeat.
+func (f *deployFleet) again(ctx context.Context, what string, fn func() error) error {
+	err := fn()
+	var apiErr smithy.APIError
+	if err == nil || errors.As(err, &apiErr) || ctx.Err() != nil {
+		return err
+	}
+	f.retried.n++
+	if f.retried.first == "" {
+		f.retried.first = err.Error()
+	}
+	logf("%s failed in transport, asking again: %v", what, err)
+	return fn()
 }
 
 func newCodeDeployClient(url string) *cd.Client {
@@ -81,21 +110,25 @@ func (b *bench) runCodeDeploy(ctx context.Context, r *results, want func(byte) b
 	if want('l') {
 		logf("(l) hook start latency: about %d events on one host, one deployment at a time", o.hookStartN)
 		stopProf := b.profile(ctx, "l", true)
+		f.retried = retried{}
 		r.l, err = b.benchHookStart(ctx, f, o.hookStartN)
 		stopProf()
 		if err != nil {
 			return fmt.Errorf("(l): %w%s", err, f.logTail())
 		}
+		r.l.retried = f.retried
 		logf("(l) %s", r.l.total.summary())
 	}
 	if want('k') {
 		logf("(k) StopDeployment with %d hosts in a hook ignoring SIGTERM, agents' grace %v: %d deployments, one at a time", len(f.hosts), o.agentGrace, o.deployStopN)
 		stopProf := b.profile(ctx, "k", true)
+		f.retried = retried{}
 		r.k, err = b.benchDeployStop(ctx, f, o.deployStopN, o.agentGrace)
 		stopProf()
 		if err != nil {
 			return fmt.Errorf("(k): %w%s", err, f.logTail())
 		}
+		r.k.retried = f.retried
 		logf("(k) %s", r.k.total.summary())
 	}
 	return nil
@@ -258,7 +291,11 @@ func (f *deployFleet) createDeployment(ctx context.Context, group string, rev *c
 func (f *deployFleet) waitDeployment(ctx context.Context, id string, want cdt.DeploymentStatus, within, interval time.Duration) (*cdt.DeploymentInfo, error) {
 	deadline := time.Now().Add(within)
 	for {
-		out, err := f.c.GetDeployment(ctx, &cd.GetDeploymentInput{DeploymentId: aws.String(id)})
+		var out *cd.GetDeploymentOutput
+		err := f.again(ctx, "GetDeployment", func() (err error) {
+			out, err = f.c.GetDeployment(ctx, &cd.GetDeploymentInput{DeploymentId: aws.String(id)})
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("GetDeployment %s: %w", id, err)
 		}
@@ -288,7 +325,11 @@ func errorInfo(d *cdt.DeploymentInfo) string {
 
 // instanceSummaries is every host's summary in deployment id.
 func (f *deployFleet) instanceSummaries(ctx context.Context, id string) ([]cdt.InstanceSummary, error) {
-	out, err := f.c.BatchGetDeploymentInstances(ctx, &cd.BatchGetDeploymentInstancesInput{DeploymentId: aws.String(id), InstanceIds: f.hosts})
+	var out *cd.BatchGetDeploymentInstancesOutput
+	err := f.again(ctx, "BatchGetDeploymentInstances", func() (err error) {
+		out, err = f.c.BatchGetDeploymentInstances(ctx, &cd.BatchGetDeploymentInstancesInput{DeploymentId: aws.String(id), InstanceIds: f.hosts})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("BatchGetDeploymentInstances %s: %w", id, err)
 	}
@@ -323,6 +364,7 @@ type hookStartResult struct {
 	handout     samples // the previous event's endTime → this one's startTime
 	byEvent     phases
 	deployments int
+	retried     retried
 }
 
 // benchHookStart deploys, one deployment at a time to the first host, a
@@ -353,7 +395,11 @@ func (b *bench) benchHookStart(ctx context.Context, f *deployFleet, n int) (*hoo
 		if _, err := f.waitDeployment(ctx, id, cdt.DeploymentStatusSucceeded, 60*time.Second, 20*time.Millisecond); err != nil {
 			return nil, err
 		}
-		out, err := f.c.GetDeploymentInstance(ctx, &cd.GetDeploymentInstanceInput{DeploymentId: aws.String(id), InstanceId: aws.String(f.hosts[0])})
+		var out *cd.GetDeploymentInstanceOutput
+		err = f.again(ctx, "GetDeploymentInstance", func() (err error) {
+			out, err = f.c.GetDeploymentInstance(ctx, &cd.GetDeploymentInstanceInput{DeploymentId: aws.String(id), InstanceId: aws.String(f.hosts[0])})
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("GetDeploymentInstance: %w", err)
 		}
@@ -418,6 +464,7 @@ type deployStopResult struct {
 	grace       time.Duration
 	pendingSaid int // StopDeployment answers that said Pending
 	leftAtSeen  int // samples with a hook process still there when Stopped was seen
+	retried     retried
 }
 
 // benchDeployStop deploys, n times one at a time, a revision whose
@@ -452,7 +499,17 @@ func (b *bench) benchDeployStop(ctx context.Context, f *deployFleet, n int, grac
 		}
 		time.Sleep(20 * time.Millisecond)
 		t0 := time.Now()
-		so, err := f.c.StopDeployment(ctx, &cd.StopDeploymentInput{DeploymentId: aws.String(id)})
+		// Asked again after a transport error, a stop already recorded
+		// answers Pending, or DeploymentAlreadyCompleted once it is done.
+		var so *cd.StopDeploymentOutput
+		err = f.again(ctx, "StopDeployment", func() (err error) {
+			so, err = f.c.StopDeployment(ctx, &cd.StopDeploymentInput{DeploymentId: aws.String(id)})
+			var done *cdt.DeploymentAlreadyCompletedException
+			if errors.As(err, &done) {
+				so, err = &cd.StopDeploymentOutput{}, nil
+			}
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("StopDeployment %s: %w", id, err)
 		}

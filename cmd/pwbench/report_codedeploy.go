@@ -24,6 +24,7 @@ func (r *results) codeDeployRows(row func(fig, target, measured string, ok bool)
 		notes = append(notes, fmt.Sprintf("(k) above the grace: p50 %s, p99 %s; %d of %d StopDeployment answers said Pending; every hook's process group gone when Stopped was seen in %d of %d",
 			ms(s.p50-k.grace), ms(s.p99-k.grace), k.pendingSaid, s.n, s.n-k.leftAtSeen, s.n))
 		notes = append(notes, "(k) breakdown, from t0 (server-recorded times, ms precision): "+k.phases.String())
+		notes = append(notes, k.retried.notes("(k)")...)
 	}
 	if l := r.l; l != nil {
 		s := l.total.summary()
@@ -32,6 +33,15 @@ func (r *results) codeDeployRows(row func(fig, target, measured string, ok bool)
 		h := l.handout.summary()
 		notes = append(notes, "(l) by event: "+l.byEvent.String())
 		notes = append(notes, fmt.Sprintf("(l) the previous event's end recorded → this one handed out (the agent's report, then its next poll): p50 %s, p99 %s", ms(h.p50), ms(h.p99)))
+		notes = append(notes, l.retried.notes("(l)")...)
 	}
 	return notes
+}
+
+// notes reports the calls of a figure that were asked again.
+func (r retried) notes(fig string) []string {
+	if r.n == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s **%d calls failed in transport and were asked again** (a sample that contains one is longer by it); first: %s", fig, r.n, r.first)}
 }
