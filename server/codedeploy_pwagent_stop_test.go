@@ -155,3 +155,44 @@ func TestCodeDeployPWAgentStop(t *testing.T) {
 	}
 	waitGone(t, "pw-stop-roll", 5*time.Second)
 }
+
+// TestCodeDeployPWAgentLeftChildren: a script that exits but leaves a
+// child holding its outputs keeps its event running, as with AWS's agent:
+// until its timeout (the event fails with UnknownError, "failed to close
+// STDOUT"), or a stop in a stop-terminates-hooks group (the event fails as
+// terminated); either way the child is killed with the script's process
+// group.
+func TestCodeDeployPWAgentLeftChildren(t *testing.T) {
+	ts := startServer(t, fastHosts)
+	c, ctx := deployFixture(t, ts, "CodeDeployDefault.OneAtATime"), context.Background()
+	cdMust[*cd.TagResourceOutput](t, "TagResource")(c.TagResource(ctx, &cd.TagResourceInput{
+		ResourceArn: aws.String("arn:aws:codedeploy:us-east-1:000000000000:deploymentgroup:web/fleet"),
+		Tags:        []cdt.Tag{{Key: aws.String("pipewright:stop-terminates-hooks"), Value: aws.String("true")}}}))
+	h := startPWAgents(t, ts, 1, 500*time.Millisecond)[0]
+	left := func(key, marker, timeout string) *cdt.RevisionLocation {
+		return putBundle(t, ts, key, map[string]string{"appspec.yml": hookAppspec(map[string]string{"BeforeInstall": "scripts/left.sh"}, timeout),
+			"scripts/left.sh": "#!/bin/sh\n(trap '' TERM; sleep 300 # " + marker + "\n) &\ntouch ../../../../../../started-$DEPLOYMENT_ID\n",
+			"site/index.html": "x\n"})
+	}
+
+	id := createDeployment(t, c, left("timeout.zip", "pw-left-timeout", "2"), "timeout")
+	waitDeployment(t, c, id, cdt.DeploymentStatusFailed, 30*time.Second)
+	_, got, evs := events(t, c, id, h.name)
+	if got[2] != "BeforeInstall=Failed" || evs[2].Diagnostics == nil || evs[2].Diagnostics.ErrorCode != cdt.LifecycleErrorCodeUnknownError ||
+		!strings.HasSuffix(aws.ToString(evs[2].Diagnostics.Message), "failed to close STDOUT") {
+		t.Errorf("outputs left open: events %v, diagnostics %+v", got, evs[2].Diagnostics)
+	}
+	waitGone(t, "pw-left-timeout", 5*time.Second)
+
+	id = createDeployment(t, c, left("stop.zip", "pw-left-stop", "120"), "stop")
+	waitFile(t, ts, filepath.Join(h.root, "started-"+id), 30*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	cdMust[*cd.StopDeploymentOutput](t, "StopDeployment")(c.StopDeployment(ctx, &cd.StopDeploymentInput{DeploymentId: aws.String(id)}))
+	waitDeployment(t, c, id, cdt.DeploymentStatusStopped, 10*time.Second)
+	_, got, evs = events(t, c, id, h.name)
+	if got[2] != "BeforeInstall=Failed" || evs[2].Diagnostics == nil || evs[2].Diagnostics.ErrorCode != cdt.LifecycleErrorCodeScriptFailed ||
+		!strings.HasSuffix(aws.ToString(evs[2].Diagnostics.Message), "was terminated: the deployment was stopped") {
+		t.Errorf("stopped with a child left: events %v, diagnostics %+v", got, evs[2].Diagnostics)
+	}
+	waitGone(t, "pw-left-stop", 5*time.Second)
+}

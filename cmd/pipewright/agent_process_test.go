@@ -335,3 +335,60 @@ func TestAgentProcessAsNonRoot(t *testing.T) {
 		t.Errorf("$USER $HOME in the hook: %q %v, want nobody's", b, err)
 	}
 }
+
+// TestAgentProcessKilledAfterTheScriptExited: the hook's script has
+// exited but left a child holding its outputs (the agent waits for them,
+// as AWS's does) when the agent is killed -9; the agent started again
+// kills what is left of the script's process group, whose leader is gone.
+func TestAgentProcessKilledAfterTheScriptExited(t *testing.T) {
+	bin := buildBinary(t)
+	s := startProcServer(t, bin)
+	procFixture(t, s, "host-1")
+	root, out := t.TempDir(), t.TempDir()
+	marker := uniqueMarker()
+	started := filepath.Join(out, "started")
+	id := procDeploy(t, s, "left.zip", map[string]string{
+		"appspec.yml":     hookAppspec(map[string]string{"BeforeInstall": "scripts/left.sh"}, nil),
+		"scripts/left.sh": "#!/bin/sh\n(exec sh -c 'sleep 300; : " + marker + "') &\ntouch " + started + "\n"})
+	a := newAgentProc(t, bin, s, "host-1", root)
+	a.start()
+	waitPath(t, started, 60*time.Second)
+	var child, pgid int
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if pids := pidsWith(marker); len(pids) == 1 {
+			child = pids[0]
+			if _, g, ok := procStat(child); ok {
+				pgid = g
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no single process holds %s: %v", marker, pidsWith(marker))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(func() { syscall.Kill(-pgid, syscall.SIGKILL) })
+	if pgid == child {
+		t.Fatalf("the child %d leads its own group; want the script's", child)
+	}
+	waitTracked(t, root, pgid, 10*time.Second)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, _, ok := procStat(pgid); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the script %d did not exit", pgid)
+		}
+	}
+	a.kill()
+	a.start()
+	waitProcDeployment(t, s.codedeploy(), id, cdt.DeploymentStatusFailed, 60*time.Second)
+	deadline = time.Now().Add(10 * time.Second)
+	for len(pidsWith(marker)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the restarted agent left the script's child %d (group %d) running", child, pgid)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -5,11 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/user"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -119,17 +119,20 @@ func (h *hookRun) script(ctx context.Context, s hk) error {
 	pgid := cmd.Process.Pid
 	h.started(pgid)
 	defer h.started(0)
-	readers := make(chan struct{}, 2)
-	go h.copyLines(outR, "[stdout]", readers)
-	go h.copyLines(errR, "[stderr]", readers)
+	var readers sync.WaitGroup
+	readers.Add(2)
+	go h.copyLines(outR, "[stdout]", &readers)
+	go h.copyLines(errR, "[stderr]", &readers)
+	outputs := make(chan struct{})
+	go func() { readers.Wait(); close(outputs) }()
 
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	deadline := time.NewTimer(time.Duration(timeout) * time.Second)
 	defer deadline.Stop()
-	var waitErr error
 	select {
-	case waitErr = <-exited:
+	case <-exited:
 	case <-deadline.C:
 		h.kill(pgid, exited)
 		h.log.add(fmt.Sprintf("[agent]the script did not end within its timeout of %d seconds: its process group was terminated\n", timeout))
@@ -142,18 +145,26 @@ func (h *hookRun) script(ctx context.Context, s hk) error {
 		h.kill(pgid, exited)
 		return fail(codeScriptFailed, prefix+" was terminated: the agent is shutting down")
 	}
-	for range 2 {
-		select {
-		case <-readers:
-		case <-deadline.C:
-			outR.Close()
-			errR.Close()
-			return fail(codeOutputsOpen, prefix+" failed to close STDOUT")
-		case <-h.terminate:
-			outR.Close()
-			errR.Close()
-			return fail(codeOutputsOpen, prefix+" failed to close STDOUT")
-		}
+	// The script has exited; what it started may hold its outputs open
+	// (AWS's agent waits for them until the timeout, and fails the event
+	// with code 6). Whatever is left of its group is terminated then.
+	select {
+	case <-outputs:
+	case <-deadline.C:
+		h.kill(pgid, outputs)
+		outR.Close()
+		errR.Close()
+		h.log.add("[agent]what the script started kept its outputs open until the timeout: its process group was terminated\n")
+		return fail(codeOutputsOpen, prefix+" failed to close STDOUT")
+	case <-h.terminate:
+		h.kill(pgid, outputs)
+		outR.Close()
+		errR.Close()
+		h.log.add("[agent]the deployment was stopped: the script's process group was terminated\n")
+		return fail(codeScriptFailed, prefix+" was terminated: the deployment was stopped")
+	case <-ctx.Done():
+		h.kill(pgid, outputs)
+		return fail(codeScriptFailed, prefix+" was terminated: the agent is shutting down")
 	}
 	if waitErr != nil {
 		var ee *exec.ExitError
@@ -169,19 +180,22 @@ func (h *hookRun) script(ctx context.Context, s hk) error {
 }
 
 // kill ends the process group: SIGTERM, then SIGKILL once the grace has
-// passed or at once when its leader has exited and others remain.
-func (h *hookRun) kill(pgid int, exited <-chan error) {
+// passed, or at once when gone closes first (the leader exited, or the
+// outputs closed) and something of the group may remain.
+func (h *hookRun) kill(pgid int, gone <-chan struct{}) {
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	select {
-	case <-exited:
+	case <-gone:
 	case <-time.After(h.grace):
 	}
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 }
 
-// copyLines logs r's lines with prefix until EOF.
-func (h *hookRun) copyLines(r *os.File, prefix string, done chan<- struct{}) {
-	defer func() { r.Close(); done <- struct{}{} }()
+// copyLines logs r's lines with prefix until EOF or a read error (r was
+// closed).
+func (h *hookRun) copyLines(r *os.File, prefix string, done *sync.WaitGroup) {
+	defer done.Done()
+	defer r.Close()
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := br.ReadString('\n')
@@ -192,9 +206,6 @@ func (h *hookRun) copyLines(r *os.File, prefix string, done chan<- struct{}) {
 			h.log.add(prefix + line)
 		}
 		if err != nil {
-			if err != io.EOF {
-				return
-			}
 			return
 		}
 	}

@@ -177,7 +177,10 @@ func (a *Agent) recover(ctx context.Context) {
 			_ = os.Remove(p)
 			continue
 		}
-		if t.Pgid > 0 && startTime(t.Pgid) == t.Started {
+		// The group is the script's when its leader is the process
+		// recorded, or is gone: a pid is not given out while a process
+		// group of that number has members.
+		if st := startTime(t.Pgid); t.Pgid > 0 && (st == t.Started || st == 0) {
 			_ = syscall.Kill(-t.Pgid, syscall.SIGKILL)
 		}
 		if _, err := os.Stat(filepath.Join(a.pending(), tokenFile(t.Token))); err != nil {
