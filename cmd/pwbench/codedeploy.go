@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cd "github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdt "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
@@ -72,9 +75,7 @@ type retried struct {
 }
 
 // again calls fn, and once more when it failed in transport rather than
-// with an answer of the server (aws-sdk-go-v2 sometimes reads a 200's body
-// from a kept-alive connection its transport has just closed, "use of
-// closed network connection"); fn must be safe to repeat.
+// with an answer of the server; fn must be safe to repeat.
 func (f *deployFleet) again(ctx context.Context, what string, fn func() error) error {
 	err := fn()
 	var apiErr smithy.APIError
@@ -89,9 +90,30 @@ func (f *deployFleet) again(ctx context.Context, what string, fn func() error) e
 	return fn()
 }
 
+// newCodeDeployClient is aws-sdk-go-v2's CodeDeploy client over the
+// SDK's default HTTP client, with request bodies that hide WriteTo.
 func newCodeDeployClient(url string) *cd.Client {
 	return cd.New(cd.Options{BaseEndpoint: aws.String(url), Region: region, RetryMaxAttempts: 1,
+		HTTPClient:  hideWriteTo{awshttp.NewBuildableClient()},
 		Credentials: credentials.NewStaticCredentialsProvider(benchKey, benchSecret, "")})
+}
+
+// hideWriteTo sends requests whose body does not offer io.WriterTo to
+// net/http. smithy-go wraps a body so that, once the SDK has closed it
+// (which it does as soon as the answer's headers are in), its WriteTo
+// returns io.EOF; net/http's last look at a body of known length (that
+// nothing follows it) is an io.Copy, which calls WriteTo and takes that
+// EOF for a failed write of the request: the transport closes the
+// connection while the answer's body is still being read, and the call
+// fails with "use of closed network connection" after a 200. Without
+// WriteTo that look is a Read, which answers a plain end of file.
+type hideWriteTo struct{ c *awshttp.BuildableClient }
+
+func (h hideWriteTo) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = struct{ io.ReadCloser }{r.Body}
+	}
+	return h.c.Do(r)
 }
 
 // runCodeDeploy measures the CodeDeploy figures that o.only names; every
