@@ -156,6 +156,12 @@ func (s *Service) createDeployment(ctx context.Context, in *shape.CreateDeployme
 		if _, exists, err := load(tx, deploymentKey(id), &deployment{}); err != nil || exists {
 			return err
 		}
+		if _, ahead, err := load(tx, stopAheadKey(id), &struct{}{}); err != nil || ahead {
+			if err == nil {
+				err = ErrStoppedAhead
+			}
+			return err
+		}
 		g, _, err := getGroup(tx, app, name)
 		if err != nil {
 			return err
@@ -348,21 +354,9 @@ func (s *Service) StopDeployment(ctx context.Context, in *shape.StopDeploymentIn
 		return nil, err
 	}
 	var ended bool
-	err := s.update(ctx, func(tx Tx) error {
-		d, r, err := getDeployment(tx, *in.DeploymentId)
-		if err != nil {
-			return err
-		}
-		if d.done() {
-			return apiError(excDeploymentAlreadyCompleted, "The deployment %s is already completed", *in.DeploymentId)
-		}
-		d.Stop = true
-		d.StopRollback = in.GetAutoRollbackEnabled()
-		if d.TerminateHooks, err = stopTerminatesHooks(tx, d.GetApplicationName(), d.GetDeploymentGroupName()); err != nil {
-			return err
-		}
-		ended = d.settle(s.now())
-		return s.saveDeployment(tx, r, d, ended)
+	err := s.update(ctx, func(tx Tx) (err error) {
+		ended, err = s.stopIn(tx, *in.DeploymentId, in.GetAutoRollbackEnabled())
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -373,6 +367,25 @@ func (s *Service) StopDeployment(ctx context.Context, in *shape.StopDeploymentIn
 	}
 	return &shape.StopDeploymentOutput{Status: new(shape.StopStatusPending),
 		StatusMessage: new("The deployment is stopping: lifecycle events already running on instances finish first")}, nil
+}
+
+// stopIn records the stop of deployment id in tx; ended reports that
+// nothing more runs.
+func (s *Service) stopIn(tx Tx, id string, rollback bool) (bool, error) {
+	d, r, err := getDeployment(tx, id)
+	if err != nil {
+		return false, err
+	}
+	if d.done() {
+		return false, apiError(excDeploymentAlreadyCompleted, "The deployment %s is already completed", id)
+	}
+	d.Stop = true
+	d.StopRollback = rollback
+	if d.TerminateHooks, err = stopTerminatesHooks(tx, d.GetApplicationName(), d.GetDeploymentGroupName()); err != nil {
+		return false, err
+	}
+	ended := d.settle(s.now())
+	return ended, s.saveDeployment(tx, r, d, ended)
 }
 
 // saveDeployment writes d and, when it ended, removes its active marker

@@ -77,4 +77,7 @@ type Tx interface {
 const (
 	KindDeployment Kind = "deployment"
 	KindActive     Kind = "activedeployment"
+	// KindStopAhead marks a pipeline deployment stopped before it was
+	// created: its creation is refused.
+	KindStopAhead Kind = "stopahead"
 )

@@ -2,13 +2,11 @@ package codepipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/pipewright/pipewright/codedeploy"
 	cdshape "github.com/pipewright/pipewright/codedeploy/shape"
-	"github.com/pipewright/pipewright/wire"
 )
 
 // A CodeDeploy action (Deploy/AWS/CodeDeploy) runs in the server like a
@@ -106,16 +104,14 @@ func deploymentResult(d *cdshape.DeploymentInfo) (jobResult, bool) {
 }
 
 // stopDeployment stops the deployment of a CodeDeploy run (an abandon on a
-// pipeline tagged pipewright:abandon-cancels-jobs, an action timeout); one
-// that never started or already ended is left as it is.
+// pipeline tagged pipewright:abandon-cancels-jobs, an action timeout), or
+// keeps it from being created when the run has not created it yet; one
+// that already ended is left as it is.
 func (s *Service) stopDeployment(r *ActionRun) {
 	if s.deploys == nil {
 		return
 	}
-	id := codedeploy.PipelineDeploymentID(r.ID)
-	_, err := s.deploys.StopDeployment(context.Background(), &cdshape.StopDeploymentInput{DeploymentId: &id})
-	var we *wire.Error
-	if err != nil && !(errors.As(err, &we) && (we.Code == "DeploymentAlreadyCompletedException" || we.Code == "DeploymentDoesNotExistException")) {
-		s.log.Warn("stop deployment", "actionExecutionId", r.ID, "deploymentId", id, "err", err)
+	if err := s.deploys.StopPipelineDeployment(context.Background(), r.ID); err != nil {
+		s.log.Warn("stop deployment", "actionExecutionId", r.ID, "deploymentId", codedeploy.PipelineDeploymentID(r.ID), "err", err)
 	}
 }
