@@ -48,7 +48,7 @@ func openService(t *testing.T) (*codedeploy.Service, *shape.CreateDeploymentInpu
 	key, value := "env", "test"
 	must(s.CreateApplication(ctx, &shape.CreateApplicationInput{ApplicationName: &app}))
 	must(s.CreateDeploymentGroup(ctx, &shape.CreateDeploymentGroupInput{ApplicationName: &app, DeploymentGroupName: &group,
-		ServiceRoleArn: new("arn:aws:iam::000000000000:role/cd"),
+		ServiceRoleArn:               new("arn:aws:iam::000000000000:role/cd"),
 		OnPremisesInstanceTagFilters: []shape.TagFilter{{Key: &key, Value: &value, Type: new(shape.TagFilterTypeKeyAndValue)}}}))
 	must(s.RegisterOnPremisesInstance(ctx, &shape.RegisterOnPremisesInstanceInput{InstanceName: &name, IamUserArn: new("arn:aws:iam::000000000000:user/host-1")}))
 	must(s.AddTagsToOnPremisesInstances(ctx, &shape.AddTagsToOnPremisesInstancesInput{InstanceNames: []string{name}, Tags: []shape.Tag{{Key: &key, Value: &value}}}))
