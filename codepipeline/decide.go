@@ -165,7 +165,7 @@ func (w *world) expireActions(c *changes) {
 				continue
 			}
 			k := kindOf(r.Input.ActionTypeID)
-			msg := timeoutMessage(k, r.Deadline.Sub(r.Started))
+			msg := timeoutMessage(r.Input.ActionTypeID, k, r.Deadline.Sub(r.Started))
 			w.endRun(r, ActionFailed, errJobFailed, msg)
 			c.run(r)
 			if k != kindApproval {

@@ -17,6 +17,9 @@ type Timeouts struct {
 	// S3Deploy is a Deploy/AWS/S3 action's limit: 90 minutes (the
 	// CodePipeline quotas page).
 	S3Deploy time.Duration
+	// CodeDeploy is a Deploy/AWS/CodeDeploy action's limit: 5 days (the
+	// CodePipeline quotas page).
+	CodeDeploy time.Duration
 	// Other is every other action's limit that AWS does not name
 	// separately: 1 hour (the CodePipeline quotas page).
 	Other time.Duration
@@ -24,10 +27,11 @@ type Timeouts struct {
 
 // AWS's action timeouts.
 const (
-	commandsTimeout = 55 * time.Minute
-	buildTimeout    = 8 * time.Hour
-	s3DeployTimeout = 90 * time.Minute
-	otherTimeout    = time.Hour
+	commandsTimeout   = 55 * time.Minute
+	buildTimeout      = 8 * time.Hour
+	s3DeployTimeout   = 90 * time.Minute
+	codeDeployTimeout = 5 * 24 * time.Hour
+	otherTimeout      = time.Hour
 	// defaultApprovalMinutes is a manual approval's timeout: 7 days.
 	defaultApprovalMinutes = 7 * 24 * 60
 )
@@ -39,6 +43,12 @@ func (t Timeouts) timeoutOf(typ ActionTypeID, k actionKind) time.Duration {
 			return t.S3Deploy
 		}
 		return s3DeployTimeout
+	}
+	if isCodeDeploy(typ) {
+		if t.CodeDeploy > 0 {
+			return t.CodeDeploy
+		}
+		return codeDeployTimeout
 	}
 	return t.actionTimeout(k)
 }
@@ -65,7 +75,10 @@ func (t Timeouts) actionTimeout(k actionKind) time.Duration {
 }
 
 // timeoutMessage is the errorDetails message of an action that timed out.
-func timeoutMessage(k actionKind, d time.Duration) string {
+func timeoutMessage(typ ActionTypeID, k actionKind, d time.Duration) string {
+	if isCodeDeploy(typ) {
+		return fmt.Sprintf("The action timed out: its deployment did not finish within %s; the deployment was stopped.", formatDuration(d))
+	}
 	switch k {
 	case kindApproval:
 		return "The approval request expired: no answer was given before the action's timeout."
@@ -79,7 +92,13 @@ func timeoutMessage(k actionKind, d time.Duration) string {
 
 // formatDuration writes a timeout as AWS's documents do ("55 minutes").
 func formatDuration(d time.Duration) string {
+	const day = 24 * time.Hour
 	switch {
+	case d%day == 0 && d >= day:
+		if d == day {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", d/day)
 	case d%time.Hour == 0 && d >= time.Hour:
 		if d == time.Hour {
 			return "1 hour"

@@ -9,6 +9,8 @@ import (
 	cdt "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	cp "github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+
+	"github.com/pipewright/pipewright/server"
 )
 
 // TestCodeDeployActionAbandonRollsBack: a Deploy/AWS/CodeDeploy action on
@@ -62,4 +64,30 @@ func TestCodeDeployActionAbandonRollsBack(t *testing.T) {
 	if got := h.file("srv/www/index.html"); got != "v1\n" {
 		t.Errorf("after the rollback srv/www/index.html is %q, want v1", got)
 	}
+}
+
+// TestCodeDeployActionTimeout: a Deploy/AWS/CodeDeploy action that runs
+// past its timeout (AWS's is 5 days; 3 s here) fails with a message
+// saying so, and its deployment is stopped: in a stop-terminates-hooks
+// group the hook running on the host is killed.
+func TestCodeDeployActionTimeout(t *testing.T) {
+	ts := startServer(t, fastHosts, func(c *server.Config) { c.Timeouts.CodeDeploy = 3 * time.Second })
+	c := deployFixture(t, ts, "CodeDeployDefault.OneAtATime")
+	cdMust[*cd.TagResourceOutput](t, "TagResource")(c.TagResource(ctx, &cd.TagResourceInput{
+		ResourceArn: aws.String("arn:aws:codedeploy:us-east-1:000000000000:deploymentgroup:web/fleet"),
+		Tags:        []cdt.Tag{{Key: aws.String("pipewright:stop-terminates-hooks"), Value: aws.String("true")}}}))
+	h := startPWAgents(t, ts, 1, 500*time.Millisecond)[0]
+	ts.gitRepo("site", map[string]string{"appspec.yml": hookAppspec(map[string]string{"BeforeInstall": "scripts/hang.sh"}, "120"),
+		"scripts/hang.sh": "#!/bin/sh\ntouch ../../../../../../started-$DEPLOYMENT_ID\nsleep 60 # pw-action-timeout\n", "site/index.html": "v1\n"})
+	id := ts.createPipeline(declaration("cdp", "site", "", stage("Deploy", codeDeployAction("Deploy"))))
+	dep := runningDeployment(t, h.root)
+	ts.waitStatus("cdp", id, types.PipelineExecutionStatusFailed, 30*time.Second)
+	run := deployRun(t, ts, "cdp", id)
+	if run.Status != types.ActionExecutionStatusFailed || run.Output == nil || run.Output.ExecutionResult == nil ||
+		run.Output.ExecutionResult.ErrorDetails == nil ||
+		aws.ToString(run.Output.ExecutionResult.ErrorDetails.Message) != "The action timed out: its deployment did not finish within 3s; the deployment was stopped." {
+		t.Errorf("the timed out action: %s %+v", run.Status, run.Output)
+	}
+	waitDeployment(t, c, dep, cdt.DeploymentStatusStopped, 10*time.Second)
+	waitGone(t, "pw-action-timeout", 5*time.Second)
 }
