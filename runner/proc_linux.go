@@ -310,13 +310,20 @@ func orphans(cands []procStat, self int) func(procStat) bool {
 const unsureFor = time.Second
 
 // stopThenKill SIGSTOPs every process scan finds, rescanning until a scan
-// finds none that was not stopped yet, none that it could not tell, and
-// every one it stopped has stopped (waiting at most unsureFor for the last
-// two), then SIGKILLs them all and returns them.
+// that began with every process it stopped stopped finds none that was
+// not stopped yet and none that it could not tell (waiting at most
+// unsureFor for the last two), then SIGKILLs them all and returns them.
+//
+// The scan that ends it must begin once everything stopped has stopped:
+// a SIGSTOP takes effect when its process next returns to user space, so
+// one in the middle of a fork stops only once the fork is done, and a
+// child made during a scan can be missed by it (pids wrap around, and a
+// directory listing of /proc only shows the pids after its cursor).
 func stopThenKill(scan func() ([]procStat, int, error)) ([]procStat, error) {
 	stopped := make(map[procKey]procStat)
 	var unsureSince time.Time
 	for round := 0; ; round++ {
+		settled := allStopped(stopped)
 		members, unsure, err := scan()
 		if err != nil {
 			return nil, err
@@ -330,20 +337,17 @@ func stopThenKill(scan func() ([]procStat, int, error)) ([]procStat, error) {
 			stopped[st.key()] = st
 			signalVerified(st.pid, unix.SIGSTOP, sameStart(st.start))
 		}
-		if fresh == 0 && (unsure > 0 || !allStopped(stopped)) {
-			// A SIGSTOP takes effect when its process next returns to
-			// user space: one in the middle of a fork stops only once the
-			// fork is done, and its child must be in the next scan.
+		if fresh == 0 && unsure == 0 && settled || round >= 1000 {
+			break
+		}
+		if fresh == 0 {
 			if unsureSince.IsZero() {
 				unsureSince = time.Now()
 			}
-			if time.Since(unsureSince) < unsureFor {
-				time.Sleep(time.Millisecond)
-				continue
+			if time.Since(unsureSince) >= unsureFor {
+				break
 			}
-		}
-		if fresh == 0 || round >= 1000 {
-			break
+			time.Sleep(time.Millisecond)
 		}
 	}
 	out := make([]procStat, 0, len(stopped))
