@@ -1,7 +1,11 @@
 package server_test
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cd "github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdt "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/pipewright/pipewright/server"
 )
@@ -81,5 +86,50 @@ func TestCodeDeployPWAgentDeploys(t *testing.T) {
 	}
 	if got, old := h.file("srv/www/index.html"), h.file("srv/www/v1.txt"); got != "v2\n" || old != "" {
 		t.Errorf("after v2: index.html %q, v1.txt %q (the first install's files are removed)", got, old)
+	}
+}
+
+// TestCodeDeployPWAgentTarBundles deploys tar and tgz revisions through
+// pipewright's agent: their scripts keep their executable bit and their
+// files are installed.
+func TestCodeDeployPWAgentTarBundles(t *testing.T) {
+	ts := startServer(t, fastHosts)
+	c := deployFixture(t, ts, "CodeDeployDefault.OneAtATime")
+	h := startPWAgents(t, ts, 1, time.Second)[0]
+	files := map[string]string{"appspec.yml": hookAppspec(map[string]string{"AfterInstall": "scripts/after.sh"}, "60"),
+		"scripts/after.sh": "#!/bin/sh\necho \"$BUNDLE_KEY\" > ../../../../../../after\n"}
+	for _, kind := range []cdt.BundleType{cdt.BundleTypeTar, cdt.BundleTypeTarGZip} {
+		var buf bytes.Buffer
+		var w io.Writer = &buf
+		var gz *gzip.Writer
+		if kind == cdt.BundleTypeTarGZip {
+			gz = gzip.NewWriter(&buf)
+			w = gz
+		}
+		tw := tar.NewWriter(w)
+		files["site/index.html"] = string(kind) + "\n"
+		for _, name := range []string{"appspec.yml", "scripts/after.sh", "site/index.html"} {
+			mode := int64(0o644)
+			if strings.HasPrefix(name, "scripts/") {
+				mode = 0o755
+			}
+			tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(files[name])), Typeflag: tar.TypeReg})
+			tw.Write([]byte(files[name]))
+		}
+		tw.Close()
+		if gz != nil {
+			gz.Close()
+		}
+		key := "app." + string(kind)
+		if _, err := ts.s3Client().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("bundles"), Key: aws.String(key), Body: bytes.NewReader(buf.Bytes())}); err != nil {
+			t.Fatal(err)
+		}
+		rev := &cdt.RevisionLocation{RevisionType: cdt.RevisionLocationTypeS3,
+			S3Location: &cdt.S3Location{Bucket: aws.String("bundles"), Key: aws.String(key), BundleType: kind}}
+		id := createDeployment(t, c, rev, string(kind))
+		waitDeployment(t, c, id, cdt.DeploymentStatusSucceeded, 30*time.Second)
+		if got, after := h.file("srv/www/index.html"), h.file("after"); got != string(kind)+"\n" || after != key+"\n" {
+			t.Errorf("%s: index.html %q, the hook wrote %q", kind, got, after)
+		}
 	}
 }
