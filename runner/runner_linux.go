@@ -462,7 +462,7 @@ func (r *Runner) start(spec Spec) (*Process, error) {
 	p.out = newOutput(spec.OnLine, stdoutR, stderrR)
 	r.log.Debug("runner: started", "id", spec.ID, "pid", p.pid, "method", r.method, "isolation", r.isolation)
 	if p.helper != nil {
-		go p.helper.follow()
+		go onSpareThread(p.helper.follow) // its reads block a thread for the tree's life: a spare one, destroyed after
 	}
 	go p.supervise()
 	return p, nil
@@ -533,8 +533,15 @@ func (p *Process) supervise() {
 	var errs []error
 	if p.helper != nil {
 		<-p.helper.exited
-	} else if err := waitExited(p.pid); err != nil {
-		errs = append(errs, fmt.Errorf("runner: waiting for the main shell: %w", err))
+	} else {
+		// The wait blocks an OS thread for the tree's whole life: a spare
+		// one, destroyed afterwards, so that a burst of trees does not
+		// leave the server holding a thread (and its memory) for each.
+		var err error
+		onSpareThread(func() { err = waitExited(p.pid) })
+		if err != nil {
+			errs = append(errs, fmt.Errorf("runner: waiting for the main shell: %w", err))
+		}
 	}
 	p.stateMu.Lock()
 	p.mainExited = true

@@ -69,6 +69,7 @@ func (l HTTPLimits) withDefaults() HTTPLimits {
 type httpFront struct {
 	srv     *http.Server
 	limiter *connLimiter
+	idle    *idleMemory
 }
 
 // newHTTPFront returns the HTTP side over api, the awsJson1_1 handler,
@@ -76,8 +77,9 @@ type httpFront struct {
 func newHTTPFront(api, s3 http.Handler, pages *links, limits HTTPLimits, log *slog.Logger) *httpFront {
 	limits = limits.withDefaults()
 	f := &httpFront{limiter: newConnLimiter(limits.MaxConns, limits.ConnWait, log)}
+	f.idle = newIdleMemory(&router{api: api, s3: s3, links: pages, log: log})
 	f.srv = &http.Server{
-		Handler:           &router{api: api, s3: s3, links: pages, log: log},
+		Handler:           f.idle,
 		ReadHeaderTimeout: limits.ReadHeaderTimeout,
 		ReadTimeout:       limits.ReadTimeout,
 		WriteTimeout:      limits.WriteTimeout,
@@ -105,4 +107,5 @@ func (f *httpFront) shutdown(grace time.Duration) {
 	if err := f.srv.Shutdown(ctx); err != nil {
 		f.srv.Close()
 	}
+	f.idle.close()
 }
