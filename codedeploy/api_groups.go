@@ -239,7 +239,27 @@ func (s *Service) GetDeploymentGroup(ctx context.Context, in *shape.GetDeploymen
 	if err != nil {
 		return nil, err
 	}
-	return &shape.GetDeploymentGroupOutput{DeploymentGroupInfo: &g.DeploymentGroupInfo}, nil
+	info := g.shown()
+	return &shape.GetDeploymentGroupOutput{DeploymentGroupInfo: &info}, nil
+}
+
+// shown is the group as GetDeploymentGroup shows it: the lists AWS sends
+// for a Server group are there, [] when empty.
+func (g *group) shown() shape.DeploymentGroupInfo {
+	info := g.DeploymentGroupInfo
+	if info.Ec2TagFilters == nil {
+		info.Ec2TagFilters = []shape.EC2TagFilter{}
+	}
+	if info.OnPremisesInstanceTagFilters == nil {
+		info.OnPremisesInstanceTagFilters = []shape.TagFilter{}
+	}
+	if info.AutoScalingGroups == nil {
+		info.AutoScalingGroups = []shape.AutoScalingGroup{}
+	}
+	if info.TriggerConfigurations == nil {
+		info.TriggerConfigurations = []shape.TriggerConfig{}
+	}
+	return info
 }
 
 // BatchGetDeploymentGroups answers up to 100 groups of an application;
@@ -266,7 +286,7 @@ func (s *Service) BatchGetDeploymentGroups(ctx context.Context, in *shape.BatchG
 			if err != nil {
 				return err
 			}
-			out.DeploymentGroupsInfo = append(out.DeploymentGroupsInfo, g.DeploymentGroupInfo)
+			out.DeploymentGroupsInfo = append(out.DeploymentGroupsInfo, g.shown())
 		}
 		return nil
 	})

@@ -25,7 +25,7 @@ func (s *Service) withTags(ctx context.Context, arn *string, write bool, fn func
 	if write {
 		run = s.update
 	}
-	return run(ctx, func(tx Tx) error {
+	err := run(ctx, func(tx Tx) error {
 		var doc any
 		var tags *[]shape.Tag
 		var r *Record
@@ -69,6 +69,12 @@ func (s *Service) withTags(ctx context.Context, arn *string, write bool, fn func
 		r.Doc = b
 		return tx.Put(r)
 	})
+	// ListTagsForResource's model has no error for a resource that does
+	// not exist (TagResource's and UntagResource's do): its ARN names none.
+	if !write && (isCode(err, excApplicationDoesNotExist) || isCode(err, excGroupDoesNotExist) || isCode(err, excConfigDoesNotExist)) {
+		return apiError(excInvalidArn, "The ARN %s names no existing resource", *arn)
+	}
+	return err
 }
 
 // TagResource sets tags on an application, deployment group or custom

@@ -336,7 +336,7 @@ func TestCodeDeployDeploymentGroups(t *testing.T) {
 		t.Fatalf("group tags = %+v", tags.Tags)
 	}
 	_, err = c.ListTagsForResource(ctx, &cd.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:codedeploy:us-east-1:000000000000:deploymentgroup:web/nope")})
-	wantCode(t, "tags of no group", err, "DeploymentGroupDoesNotExistException")
+	wantCode(t, "tags of no group", err, "InvalidArnException")
 	_, err = c.ListTagsForResource(ctx, &cd.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:codedeploy:us-east-1:000000000000:instance/i1")})
 	wantCode(t, "tags of an instance", err, "ArnNotSupportedException")
 	_, err = c.ListTagsForResource(ctx, &cd.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:s3:::bucket")})
@@ -448,7 +448,7 @@ func TestCodeDeployOnPremisesInstances(t *testing.T) {
 	_, err = c.BatchGetOnPremisesInstances(ctx, &cd.BatchGetOnPremisesInstancesInput{InstanceNames: cdNames(101)})
 	wantCode(t, "batch of 101", err, "BatchLimitExceededException")
 	_, err = c.ListOnPremisesInstances(ctx, &cd.ListOnPremisesInstancesInput{RegistrationStatus: "Lost"})
-	wantCode(t, "bad status (the model's enum)", err, "ValidationException")
+	wantCode(t, "bad status (the model's enum)", err, "InvalidRegistrationStatusException")
 	_, err = c.ListOnPremisesInstances(ctx, &cd.ListOnPremisesInstancesInput{TagFilters: []cdt.TagFilter{{Type: cdt.TagFilterTypeKeyOnly}}})
 	wantCode(t, "bad filter", err, "InvalidTagFilterException")
 
@@ -570,7 +570,7 @@ func TestCodeDeployRevisions(t *testing.T) {
 	_, err = c.ListApplicationRevisions(ctx, &cd.ListApplicationRevisionsInput{ApplicationName: aws.String("web"), S3KeyPrefix: aws.String("web/")})
 	wantCode(t, "prefix without bucket", err, "BucketNameFilterRequiredException")
 	_, err = c.ListApplicationRevisions(ctx, &cd.ListApplicationRevisionsInput{ApplicationName: aws.String("web"), SortBy: "size"})
-	wantCode(t, "bad sort (the model's enum)", err, "ValidationException")
+	wantCode(t, "bad sort (the model's enum)", err, "InvalidSortByException")
 	_, err = c.ListApplicationRevisions(ctx, &cd.ListApplicationRevisionsInput{ApplicationName: aws.String("nope")})
 	wantCode(t, "revisions of none", err, "ApplicationDoesNotExistException")
 }

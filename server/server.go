@@ -226,7 +226,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		Ops: cbshape.Operations(s.cb), Known: cbshape.OperationNames,
 	}, &wire.Service{
 		TargetPrefix: cdshape.TargetPrefix, SigningName: cdshape.SigningName,
-		Ops: cdshape.Operations(deploy), Known: cdshape.OperationNames,
+		Ops: deploy.Operations(), Known: cdshape.OperationNames,
 	}, lg.Wire(), hosts.Wire())
 	objects := s3.New(s3.Config{Store: arts, Verifier: auth.v, Region: cfg.Region, AccountID: cfg.AccountID,
 		BodyIdle: cfg.HTTP.withDefaults().ReadTimeout, Log: cfg.Log, Now: cfg.Now})
