@@ -45,6 +45,11 @@ def secs(t):
     return t.timestamp() if hasattr(t, "timestamp") else 0
 
 
+# Lists AWS sends only for other compute platforms than Server (a Server
+# deployment group has no ECS services).
+OTHER_PLATFORMS = {("DeploymentGroupInfo", "ecsServices")}
+
+
 def missing_lists(value, shape, path):
     """Lists the list members of the structures in a decoded JSON answer
     that are absent where the shape has them."""
@@ -53,7 +58,7 @@ def missing_lists(value, shape, path):
         for name, member in shape.members.items():
             key = member.serialization.get("name", name)
             if key not in value:
-                if member.type_name == "list":
+                if member.type_name == "list" and (shape.name, key) not in OTHER_PLATFORMS:
                     out.append("%s.%s" % (path, key))
                 continue
             out += missing_lists(value[key], member, path + "." + key)
