@@ -55,15 +55,16 @@ func (s *Service) Operations() map[string]wire.Op {
 	return ops
 }
 
-// modelledError is err with the exception of the member a one-member
-// ValidationException is about, when members names it.
+// modelledError is err with the exception of the member a
+// ValidationException's first violation is about, when members names it.
 func modelledError(err error, members []memberError) error {
 	var we *wire.Error
-	if !errors.As(err, &we) || we.Code != wire.CodeValidation {
+	if !errors.As(err, &we) || we.Code != wire.CodeValidation || len(we.Paths) == 0 {
 		return err
 	}
+	first, _, _ := strings.Cut(we.Paths[0], ".")
 	for _, m := range members {
-		if strings.Contains(we.Message, "at '"+m.member+"'") || strings.Contains(we.Message, "at '"+m.member+".") {
+		if first == m.member {
 			_, detail, _ := strings.Cut(we.Message, ": ")
 			return apiError(m.code, "%s", detail)
 		}

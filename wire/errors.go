@@ -17,6 +17,10 @@ type Error struct {
 	Code    string
 	Message string
 	Status  int
+	// Paths are, for a ValidationException, the paths of the members
+	// that broke their constraints ("registrationStatus",
+	// "tagFilters.1.member.type"), in the order the message lists them.
+	Paths []string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

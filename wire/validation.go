@@ -103,7 +103,11 @@ func (v *Validator) Err() error {
 		}
 		b.WriteString(x.String())
 	}
-	return NewError(CodeValidation, b.String())
+	e := NewError(CodeValidation, b.String())
+	for _, x := range v.violations {
+		e.Paths = append(e.Paths, x.path)
+	}
+	return e
 }
 
 // MinLength checks that the string s has at least min Unicode characters.
