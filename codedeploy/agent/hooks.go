@@ -131,40 +131,42 @@ func (h *hookRun) script(ctx context.Context, s hk) error {
 	go func() { waitErr = cmd.Wait(); close(exited) }()
 	deadline := time.NewTimer(time.Duration(timeout) * time.Second)
 	defer deadline.Stop()
-	select {
-	case <-exited:
-	case <-deadline.C:
-		h.kill(pgid, exited)
+	// until waits for done; the timeout, a stop or the agent's end comes
+	// first, and the group is terminated and the event failed with why.
+	until := func(done <-chan struct{}, timedOut func() error) error {
+		select {
+		case <-done:
+			return nil
+		case <-deadline.C:
+			h.kill(pgid, done)
+			return timedOut()
+		case <-h.terminate:
+			h.kill(pgid, done)
+			h.log.add("[agent]the deployment was stopped: the script's process group was terminated\n")
+			return fail(codeScriptFailed, prefix+" was terminated: the deployment was stopped")
+		case <-ctx.Done():
+			h.kill(pgid, done)
+			return fail(codeScriptFailed, prefix+" was terminated: the agent is shutting down")
+		}
+	}
+	err = until(exited, func() error {
 		h.log.add(fmt.Sprintf("[agent]the script did not end within its timeout of %d seconds: its process group was terminated\n", timeout))
-		return fail(codeTimedOut, fmt.Sprintf("%s failed to complete in %d seconds", "Script at specified location: "+s.Location, timeout))
-	case <-h.terminate:
-		h.kill(pgid, exited)
-		h.log.add("[agent]the deployment was stopped: the script's process group was terminated\n")
-		return fail(codeScriptFailed, prefix+" was terminated: the deployment was stopped")
-	case <-ctx.Done():
-		h.kill(pgid, exited)
-		return fail(codeScriptFailed, prefix+" was terminated: the agent is shutting down")
+		return fail(codeTimedOut, fmt.Sprintf("Script at specified location: %s failed to complete in %d seconds", s.Location, timeout))
+	})
+	if err != nil {
+		return err
 	}
 	// The script has exited; what it started may hold its outputs open
 	// (AWS's agent waits for them until the timeout, and fails the event
 	// with code 6). Whatever is left of its group is terminated then.
-	select {
-	case <-outputs:
-	case <-deadline.C:
-		h.kill(pgid, outputs)
-		outR.Close()
-		errR.Close()
+	err = until(outputs, func() error {
 		h.log.add("[agent]what the script started kept its outputs open until the timeout: its process group was terminated\n")
 		return fail(codeOutputsOpen, prefix+" failed to close STDOUT")
-	case <-h.terminate:
-		h.kill(pgid, outputs)
+	})
+	if err != nil {
 		outR.Close()
 		errR.Close()
-		h.log.add("[agent]the deployment was stopped: the script's process group was terminated\n")
-		return fail(codeScriptFailed, prefix+" was terminated: the deployment was stopped")
-	case <-ctx.Done():
-		h.kill(pgid, outputs)
-		return fail(codeScriptFailed, prefix+" was terminated: the agent is shutting down")
+		return err
 	}
 	if waitErr != nil {
 		var ee *exec.ExitError
