@@ -33,33 +33,13 @@ func uniqueMarker() string {
 // on the same root kills that group and fails the event as AWS's agent
 // does after a restart, which fails the deployment.
 func TestAgentProcessKilledMidEvent(t *testing.T) {
-	bin := buildBinary(t)
-	s := startProcServer(t, bin)
-	procFixture(t, s, "host-1")
-	root, out := t.TempDir(), t.TempDir()
-	marker := uniqueMarker()
-	started := filepath.Join(out, "started")
-	id := procDeploy(t, s, "hold.zip", map[string]string{
-		"appspec.yml":     hookAppspec(map[string]string{"BeforeInstall": "scripts/hold.sh"}, nil),
-		"scripts/hold.sh": "#!/bin/sh\ntouch " + started + "\nexec sh -c 'sleep 300; : " + marker + "'\n"})
-	a := newAgentProc(t, bin, s, "host-1", root)
-	a.start()
-	waitPath(t, started, 60*time.Second)
-
 	// The hook's leader is the marked shell (the script exec'd it), the
 	// leader of a process group of its own.
-	var pgid int
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if pids := pidsWith(marker); len(pids) == 1 {
-			pgid = pids[0]
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no single process holds %s: %v", marker, pidsWith(marker))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	h := startHeldHook(t, func(started, marker string) string {
+		return "#!/bin/sh\ntouch " + started + "\nexec sh -c 'sleep 300; : " + marker + "'\n"
+	})
+	s, a, id, root, marker := h.s, h.a, h.id, h.root, h.marker
+	pgid := h.pid
 	t.Cleanup(func() { syscall.Kill(-pgid, syscall.SIGKILL) })
 	if _, g, ok := procStat(pgid); !ok || g != pgid {
 		t.Fatalf("the hook's shell %d is in process group %d, want its own", pgid, g)
@@ -95,7 +75,7 @@ func TestAgentProcessKilledMidEvent(t *testing.T) {
 		!strings.Contains(aws.ToString(dg.Message), "Failing in-progress lifecycle event after an agent restart") {
 		t.Fatalf("BeforeInstall's diagnostics %+v, want UnknownError (the agent's code 7) after an agent restart", dg)
 	}
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for len(groupMembers(pgid)) > 0 || len(pidsWith(marker)) > 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the restarted agent left the hook's group %d running: %v", pgid, groupMembers(pgid))
@@ -341,32 +321,13 @@ func TestAgentProcessAsNonRoot(t *testing.T) {
 // as AWS's does) when the agent is killed -9; the agent started again
 // kills what is left of the script's process group, whose leader is gone.
 func TestAgentProcessKilledAfterTheScriptExited(t *testing.T) {
-	bin := buildBinary(t)
-	s := startProcServer(t, bin)
-	procFixture(t, s, "host-1")
-	root, out := t.TempDir(), t.TempDir()
-	marker := uniqueMarker()
-	started := filepath.Join(out, "started")
-	id := procDeploy(t, s, "left.zip", map[string]string{
-		"appspec.yml":     hookAppspec(map[string]string{"BeforeInstall": "scripts/left.sh"}, nil),
-		"scripts/left.sh": "#!/bin/sh\n(exec sh -c 'sleep 300; : " + marker + "') &\ntouch " + started + "\n"})
-	a := newAgentProc(t, bin, s, "host-1", root)
-	a.start()
-	waitPath(t, started, 60*time.Second)
-	var child, pgid int
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if pids := pidsWith(marker); len(pids) == 1 {
-			child = pids[0]
-			if _, g, ok := procStat(child); ok {
-				pgid = g
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no single process holds %s: %v", marker, pidsWith(marker))
-		}
-		time.Sleep(20 * time.Millisecond)
+	h := startHeldHook(t, func(started, marker string) string {
+		return "#!/bin/sh\n(exec sh -c 'sleep 300; : " + marker + "') &\ntouch " + started + "\n"
+	})
+	s, a, id, root, marker, child := h.s, h.a, h.id, h.root, h.marker, h.pid
+	_, pgid, ok := procStat(child)
+	if !ok {
+		t.Fatalf("the child %d is gone", child)
 	}
 	t.Cleanup(func() { syscall.Kill(-pgid, syscall.SIGKILL) })
 	if pgid == child {
@@ -384,11 +345,46 @@ func TestAgentProcessKilledAfterTheScriptExited(t *testing.T) {
 	a.kill()
 	a.start()
 	waitProcDeployment(t, s.codedeploy(), id, cdt.DeploymentStatusFailed, 60*time.Second)
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for len(pidsWith(marker)) > 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the restarted agent left the script's child %d (group %d) running", child, pgid)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// heldHook is a deployment whose BeforeInstall hook is running under an
+// agent process: pid is the one process whose command line holds marker.
+type heldHook struct {
+	s                *procServer
+	a                *agentProc
+	id, root, marker string
+	pid              int
+}
+
+// startHeldHook starts a server, an agent and a deployment whose
+// BeforeInstall hook is script(started, marker), and waits until the hook
+// has touched started and one process holds marker.
+func startHeldHook(t *testing.T, script func(started, marker string) string) heldHook {
+	t.Helper()
+	bin := buildBinary(t)
+	h := heldHook{s: startProcServer(t, bin), root: t.TempDir(), marker: uniqueMarker()}
+	procFixture(t, h.s, "host-1")
+	started := filepath.Join(t.TempDir(), "started")
+	h.id = procDeploy(t, h.s, "held.zip", map[string]string{
+		"appspec.yml":     hookAppspec(map[string]string{"BeforeInstall": "scripts/held.sh"}, nil),
+		"scripts/held.sh": script(started, h.marker)})
+	h.a = newAgentProc(t, bin, h.s, "host-1", h.root)
+	h.a.start()
+	waitPath(t, started, 60*time.Second)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if pids := pidsWith(h.marker); len(pids) == 1 {
+			h.pid = pids[0]
+			return h
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no single process holds %s: %v", h.marker, pidsWith(h.marker))
+		}
 	}
 }
