@@ -39,7 +39,9 @@ func watchIdle(next http.Handler, after, tick time.Duration) *idleMemory {
 
 func (m *idleMemory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.last.Store(time.Now().UnixNano())
-	m.settled.Store(false)
+	if m.settled.Load() {
+		m.settled.Store(false)
+	}
 	m.next.ServeHTTP(w, r)
 }
 
