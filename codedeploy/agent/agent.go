@@ -136,10 +136,9 @@ func (a *Agent) identify(ctx context.Context) error {
 	for {
 		var out struct {
 			InstanceInfo struct {
-				IamUserArn       string `json:"iamUserArn"`
-				IamSessionArn    string `json:"iamSessionArn"`
-				DeregisterTime   any    `json:"deregisterTime"`
-				RegistrationTime any    `json:"registerTime"`
+				IamUserArn     string `json:"iamUserArn"`
+				IamSessionArn  string `json:"iamSessionArn"`
+				DeregisterTime any    `json:"deregisterTime"`
 			} `json:"instanceInfo"`
 		}
 		err := a.c.codedeploy(ctx, "GetOnPremisesInstance", map[string]string{"instanceName": a.cfg.InstanceName}, &out)

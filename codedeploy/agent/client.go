@@ -112,7 +112,7 @@ func decodeError(status int, h http.Header, b []byte) error {
 	if typ == "" {
 		typ = e.Type
 	}
-	if i := strings.LastIndexAny(typ, "#"); i >= 0 {
+	if i := strings.LastIndexByte(typ, '#'); i >= 0 {
 		typ = typ[i+1:]
 	}
 	if i := strings.Index(typ, ":"); i >= 0 {
